@@ -1,0 +1,1 @@
+//! Consistency checkers: linearizable, sequential, causal, and their explanations.

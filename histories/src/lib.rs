@@ -1,0 +1,1 @@
+//! Operation and history types, the JSONL journal, importers and validation.

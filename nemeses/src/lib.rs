@@ -1,0 +1,1 @@
+//! Faults and fault schedules: partitions, kill/restart, pause/resume.

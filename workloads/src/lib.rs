@@ -1,0 +1,1 @@
+//! What clients do: operation mixes, generators and client adapters.

@@ -1,1 +1,7 @@
-//! Consistency checkers: linearizable, sequential, causal, and their explanations.
+//! Consistency checkers: linearizability against sequential models, and (in their own modules)
+//! sequential, ZooKeeper and causal consistency. Every checker returns a [`Validity`] with
+//! [`Anomaly`] explanations.
+
+mod verdict;
+
+pub use verdict::{Anomaly, OpRef, Validity};

@@ -2,6 +2,7 @@
 //! sequential, ZooKeeper and causal consistency. Every checker returns a [`Validity`] with
 //! [`Anomaly`] explanations.
 
+pub mod linear;
 mod verdict;
 
 pub use verdict::{Anomaly, OpRef, Validity};

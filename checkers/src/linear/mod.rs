@@ -1,0 +1,214 @@
+//! Linearizability checking against sequential models.
+//!
+//! The history is split by key (P-compositionality) and keys are checked in parallel. Each key
+//! takes the zone test when its precondition holds (reads and writes only, unique written
+//! values), and the general search otherwise. Each key has a time and a memory budget; a key not
+//! decided within them is `unknown` and named, never guessed.
+
+pub mod explain;
+pub mod memo;
+pub mod model;
+pub mod search;
+pub mod zone;
+
+pub use model::ModelKind;
+
+use crate::{Anomaly, Validity};
+use histories::{History, Operation};
+use rayon::prelude::*;
+use search::{Limits, Outcome};
+use serde::Serialize;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// How to check.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub model: ModelKind,
+    /// Time budget per key.
+    pub timeout: Duration,
+    /// Memory budget per key, in bytes (memo table and interned values).
+    pub max_bytes: usize,
+    /// Stop at the first illegal key; other keys are then left undecided.
+    pub fail_fast: bool,
+    /// Use the zone test where it applies (on by default; off to force the search).
+    pub zone: bool,
+    /// Time allowed to shrink a violation to a small witness.
+    pub explain_budget: Duration,
+}
+
+impl Options {
+    pub fn new(model: ModelKind) -> Self {
+        Options {
+            model,
+            timeout: Duration::from_secs(60),
+            max_bytes: 1 << 30,
+            fail_fast: false,
+            zone: true,
+            explain_budget: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The result for one key.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyResult {
+    pub key: String,
+    pub valid: Validity,
+    pub seconds: f64,
+    /// Operations of this key in the history (before fail / unobservable info ops were removed).
+    pub ops: usize,
+    /// `zone`, `search`, or `skipped` (fail-fast stopped before deciding it).
+    pub method: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub anomaly: Option<Anomaly>,
+    /// Configurations explored by the search (0 for the zone test).
+    pub explored: u64,
+    pub memo_bytes: usize,
+}
+
+/// The result for a history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub valid: Validity,
+    pub model: &'static str,
+    /// Checking time in seconds, wall clock, keys in parallel.
+    pub check_seconds: f64,
+    pub keys: Vec<KeyResult>,
+}
+
+impl Report {
+    pub fn anomalies(&self) -> impl Iterator<Item = &Anomaly> {
+        self.keys.iter().filter_map(|k| k.anomaly.as_ref())
+    }
+}
+
+/// Checks a history. `Err` is a sentence saying why the history does not fit the model.
+pub fn check(history: &History, opts: &Options) -> Result<Report, String> {
+    let start = Instant::now();
+    let by_key = history.by_key();
+    // Prepare every key first so that a model mismatch is an error, not a verdict.
+    let mut prepared = Vec::with_capacity(by_key.len());
+    for (key, ops) in &by_key {
+        let p = model::prepare(opts.model, ops)?;
+        prepared.push((key.clone(), ops.len(), p));
+    }
+    // Largest keys first so that parallel workers finish together.
+    prepared.sort_by_key(|(_, n, _)| std::cmp::Reverse(*n));
+    let cancel = AtomicBool::new(false);
+    let mut keys: Vec<KeyResult> = prepared
+        .into_par_iter()
+        .map(|(key, n, p)| {
+            if opts.fail_fast && cancel.load(Ordering::Relaxed) {
+                return skipped(key, n);
+            }
+            let r = check_key(&history.ops, key, n, p, opts, &cancel);
+            if r.valid == Validity::Invalid && opts.fail_fast {
+                cancel.store(true, Ordering::Relaxed);
+            }
+            r
+        })
+        .collect();
+    if opts.fail_fast && keys.iter().any(|k| k.valid == Validity::Invalid) {
+        for k in keys
+            .iter_mut()
+            .filter(|k| k.valid == Validity::Unknown && k.reason.as_deref() == Some("cancelled"))
+        {
+            *k = skipped(std::mem::take(&mut k.key), k.ops);
+        }
+    }
+    keys.sort_by_key(|k| natural_key(&k.key));
+    let valid = keys
+        .iter()
+        .filter(|k| k.method != "skipped")
+        .fold(Validity::Valid, |acc, k| acc.and(k.valid));
+    Ok(Report {
+        valid,
+        model: opts.model.name(),
+        check_seconds: start.elapsed().as_secs_f64(),
+        keys,
+    })
+}
+
+fn natural_key(k: &str) -> (u8, u64, String) {
+    match k.parse::<u64>() {
+        Ok(n) => (0, n, String::new()),
+        Err(_) => (1, 0, k.to_string()),
+    }
+}
+
+fn skipped(key: String, n: usize) -> KeyResult {
+    KeyResult {
+        key,
+        valid: Validity::Unknown,
+        seconds: 0.0,
+        ops: n,
+        method: "skipped",
+        reason: Some("not checked: --fail-fast stopped at an illegal key".into()),
+        anomaly: None,
+        explored: 0,
+        memo_bytes: 0,
+    }
+}
+
+fn check_key(
+    hist: &[Operation],
+    key: String,
+    n: usize,
+    mut p: model::Prepared,
+    opts: &Options,
+    cancel: &AtomicBool,
+) -> KeyResult {
+    let t0 = Instant::now();
+    let mut r = KeyResult {
+        key,
+        valid: Validity::Valid,
+        seconds: 0.0,
+        ops: n,
+        method: "search",
+        reason: None,
+        anomaly: None,
+        explored: 0,
+        memo_bytes: 0,
+    };
+    if opts.zone && zone::applies(&p.ops) {
+        r.method = "zone";
+        if let Err(v) = zone::check(&p.ops) {
+            r.valid = Validity::Invalid;
+            r.anomaly = Some(explain::zone_anomaly(hist, &p.ops, &p.values, &r.key, &v));
+        }
+        r.seconds = t0.elapsed().as_secs_f64();
+        return r;
+    }
+    let limits = Limits {
+        deadline: t0 + opts.timeout,
+        max_bytes: opts.max_bytes,
+        cancel: Some(cancel),
+    };
+    let (outcome, stats) = search::search(&p.ops, &mut p.values, limits);
+    r.explored = stats.steps;
+    r.memo_bytes = stats.memo_bytes;
+    match outcome {
+        Outcome::Linearizable(_) => {}
+        Outcome::Illegal { best, stuck } => {
+            r.valid = Validity::Invalid;
+            r.anomaly = Some(explain::search_anomaly(
+                hist,
+                &p.ops,
+                &mut p.values,
+                &r.key,
+                &best,
+                stuck,
+                opts.explain_budget,
+            ));
+        }
+        Outcome::Unknown(why) => {
+            r.valid = Validity::Unknown;
+            r.reason = Some(why);
+        }
+    }
+    r.seconds = t0.elapsed().as_secs_f64();
+    r
+}

@@ -1,0 +1,280 @@
+//! Sequential models for linearizability, and the preparation of a key's operations for search:
+//! values interned to small ids, `fail` operations and `info` reads removed, `info` updates made
+//! optional (and dropped when nothing could ever observe them).
+
+use histories::{OpStatus, Operation, NEVER};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// The sequential specifications a history can be checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ModelKind {
+    /// read / write of one register; reading `null` means the initial (absent) value.
+    Register,
+    /// read / write / cas of one register; reading `null` means absent.
+    CasRegister,
+    /// String keys to cas-registers (checked key by key).
+    Kv,
+    /// Porcupine's kv: get / put / append on strings, `""` initially.
+    PorcupineKv,
+}
+
+impl ModelKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelKind::Register => "register",
+            ModelKind::CasRegister => "cas-register",
+            ModelKind::Kv => "kv",
+            ModelKind::PorcupineKv => "porcupine-kv",
+        }
+    }
+
+    /// The operation names this model understands.
+    pub fn functions(self) -> &'static [&'static str] {
+        match self {
+            ModelKind::Register => &["read", "write"],
+            ModelKind::CasRegister | ModelKind::Kv => &["read", "write", "cas"],
+            ModelKind::PorcupineKv => &["get", "put", "append"],
+        }
+    }
+}
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "register" => ModelKind::Register,
+            "cas-register" => ModelKind::CasRegister,
+            "kv" => ModelKind::Kv,
+            "porcupine-kv" => ModelKind::PorcupineKv,
+            other => {
+                return Err(format!(
+                    "unknown model {other:?}; use register, cas-register, kv or porcupine-kv"
+                ))
+            }
+        })
+    }
+}
+
+/// An interned value. For registers, 0 is `null` (absent); for porcupine-kv, 0 is `""`.
+pub type Val = u32;
+
+/// What an operation does, in interned values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Read(Val),
+    Write(Val),
+    Cas(Val, Val),
+    Append(Val),
+}
+
+/// An operation ready for search.
+#[derive(Debug, Clone)]
+pub struct POp {
+    /// Position in `History::ops`.
+    pub id: usize,
+    pub call: u64,
+    /// [`NEVER`] for optional operations.
+    pub ret: u64,
+    /// `ok` operations must be linearized; `info` ones may be.
+    pub required: bool,
+    pub kind: Kind,
+}
+
+/// The interned values of one key and the model's transition function over them.
+#[derive(Debug, Clone, Default)]
+pub struct Values {
+    ids: HashMap<String, Val>,
+    texts: Vec<String>,
+    appends: HashMap<(Val, Val), Val>,
+    strings: bool,
+}
+
+impl Values {
+    fn new(strings: bool) -> Self {
+        let mut v = Values {
+            strings,
+            ..Default::default()
+        };
+        // id 0: null for registers, "" for strings
+        v.intern_text(if strings {
+            String::new()
+        } else {
+            "null".to_string()
+        });
+        v
+    }
+
+    fn intern_text(&mut self, t: String) -> Val {
+        if let Some(&id) = self.ids.get(&t) {
+            return id;
+        }
+        let id = self.texts.len() as Val;
+        self.ids.insert(t.clone(), id);
+        self.texts.push(t);
+        id
+    }
+
+    fn intern(&mut self, v: &Value) -> Val {
+        if self.strings {
+            match v {
+                Value::String(s) => self.intern_text(s.clone()),
+                Value::Null => 0,
+                other => self.intern_text(other.to_string()),
+            }
+        } else {
+            self.intern_text(v.to_string())
+        }
+    }
+
+    /// The value's display form (JSON for registers, the string for porcupine-kv).
+    pub fn text(&self, v: Val) -> String {
+        let t = &self.texts[v as usize];
+        if self.strings {
+            format!("{t:?}")
+        } else {
+            t.clone()
+        }
+    }
+
+    /// The model's step: the state after `k` from `s`, or `None` if `k` cannot happen in `s`.
+    #[inline]
+    pub fn step(&mut self, s: Val, k: Kind) -> Option<Val> {
+        match k {
+            Kind::Read(v) => (s == v).then_some(s),
+            Kind::Write(v) => Some(v),
+            Kind::Cas(from, to) => (s == from).then_some(to),
+            Kind::Append(a) => {
+                if let Some(&r) = self.appends.get(&(s, a)) {
+                    return Some(r);
+                }
+                let t = format!("{}{}", self.texts[s as usize], self.texts[a as usize]);
+                let r = self.intern_text(t);
+                self.appends.insert((s, a), r);
+                Some(r)
+            }
+        }
+    }
+
+    /// Bytes held by the interner (counted against the memory budget).
+    pub fn bytes(&self) -> usize {
+        self.texts.iter().map(|t| t.len() * 2 + 48).sum::<usize>() + self.appends.len() * 24
+    }
+}
+
+/// A key's operations prepared for search.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub ops: Vec<POp>,
+    pub values: Values,
+    /// Operations removed before search and why (fail, info reads, unobservable info updates).
+    pub dropped: usize,
+}
+
+/// Converts one key's operations. Errors name the first operation the model does not know.
+pub fn prepare(model: ModelKind, ops: &[&Operation]) -> Result<Prepared, String> {
+    let strings = model == ModelKind::PorcupineKv;
+    let mut values = Values::new(strings);
+    let mut out = Vec::with_capacity(ops.len());
+    let mut dropped = 0;
+    for op in ops {
+        if op.status == OpStatus::Fail {
+            dropped += 1;
+            continue;
+        }
+        let required = op.status == OpStatus::Ok;
+        let kind = match (model, op.f.as_str()) {
+            (ModelKind::PorcupineKv, "get") | (_, "read") if model.functions().contains(&op.f.as_str()) => {
+                if !required {
+                    dropped += 1;
+                    continue;
+                }
+                Kind::Read(values.intern(&op.output))
+            }
+            (ModelKind::PorcupineKv, "put") | (ModelKind::Register | ModelKind::CasRegister | ModelKind::Kv, "write") => {
+                Kind::Write(values.intern(&op.input))
+            }
+            (ModelKind::PorcupineKv, "append") => Kind::Append(values.intern(&op.input)),
+            (ModelKind::CasRegister | ModelKind::Kv, "cas") => match &op.input {
+                Value::Array(a) if a.len() == 2 => Kind::Cas(values.intern(&a[0]), values.intern(&a[1])),
+                other => {
+                    return Err(format!(
+                        "line {}: cas value {other} must be a two-element array [expected, new]",
+                        op.call_line
+                    ))
+                }
+            },
+            (_, f) => {
+                return Err(format!(
+                    "line {}: operation {f:?} is not part of the {model} model (it knows {}); choose another --model",
+                    op.call_line,
+                    model.functions().join(", ")
+                ))
+            }
+        };
+        out.push(POp {
+            id: op.id,
+            call: op.call,
+            ret: if required { op.ret } else { NEVER },
+            required,
+            kind,
+        });
+    }
+    let before = out.len();
+    drop_unobservable(&mut out, &values);
+    dropped += before - out.len();
+    Ok(Prepared {
+        ops: out,
+        values,
+        dropped,
+    })
+}
+
+/// Removes optional updates whose effect no operation could observe: an `info` write (or cas,
+/// put) of a value that no read returns and no cas expects, an `info` append of a string that no
+/// read contains. Such an operation can always be taken not to have happened, so removing it
+/// changes no verdict; it only shrinks the search.
+fn drop_unobservable(ops: &mut Vec<POp>, values: &Values) {
+    if ops.iter().all(|o| o.required) {
+        return;
+    }
+    let mut observed = vec![false; values.texts.len()];
+    for o in ops.iter() {
+        match o.kind {
+            Kind::Read(v) => observed[v as usize] = true,
+            Kind::Cas(from, _) => observed[from as usize] = true,
+            _ => {}
+        }
+    }
+    let reads: Vec<&str> = if values.strings {
+        ops.iter()
+            .filter_map(|o| match o.kind {
+                Kind::Read(v) => Some(values.texts[v as usize].as_str()),
+                _ => None,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    ops.retain(|o| {
+        if o.required {
+            return true;
+        }
+        match o.kind {
+            Kind::Write(v) | Kind::Cas(_, v) if !values.strings => observed[v as usize],
+            Kind::Write(v) | Kind::Append(v) if values.strings => {
+                let t = values.texts[v as usize].as_str();
+                t.is_empty() || reads.iter().any(|r| r.contains(t))
+            }
+            _ => true,
+        }
+    });
+}

@@ -1,0 +1,309 @@
+//! The linearizability checker against a brute-force oracle on many random small histories,
+//! and the zone test against the search on every unique-value history.
+
+use checkers::linear::{check, ModelKind, Options};
+use checkers::Validity;
+use histories::{History, OpStatus, Operation, NEVER};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------------------------
+// The oracle: enumerate orders directly, no memo, no entry list.
+
+fn legal(state: &Value, op: &Operation) -> Option<Value> {
+    match op.f.as_str() {
+        "read" => (op.output == *state).then(|| state.clone()),
+        "write" => Some(op.input.clone()),
+        "cas" => (op.input[0] == *state).then(|| op.input[1].clone()),
+        _ => unreachable!(),
+    }
+}
+
+fn oracle(h: &History) -> bool {
+    // fail ops did not happen; info reads constrain nothing.
+    let ops: Vec<&Operation> = h
+        .ops
+        .iter()
+        .filter(|o| o.status != OpStatus::Fail && !(o.status == OpStatus::Info && o.f == "read"))
+        .collect();
+    let mut placed = vec![false; ops.len()];
+    fn dfs(ops: &[&Operation], placed: &mut Vec<bool>, state: Value) -> bool {
+        if ops
+            .iter()
+            .zip(placed.iter())
+            .all(|(o, &p)| p || o.status != OpStatus::Ok)
+        {
+            return true;
+        }
+        for i in 0..ops.len() {
+            if placed[i] {
+                continue;
+            }
+            // every completed op that returned before i was called must already be placed
+            let ready = (0..ops.len())
+                .all(|j| placed[j] || j == i || ops[j].ret == NEVER || ops[j].ret > ops[i].call);
+            if !ready {
+                continue;
+            }
+            if let Some(s2) = legal(&state, ops[i]) {
+                placed[i] = true;
+                if dfs(ops, placed, s2) {
+                    return true;
+                }
+                placed[i] = false;
+            }
+        }
+        false
+    }
+    dfs(&ops, &mut placed, Value::Null)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Random histories from a simulated register, with injected anomalies.
+
+struct Gen {
+    unique: bool,
+    with_cas: bool,
+    anomalies: bool,
+}
+
+fn generate(rng: &mut StdRng, g: &Gen) -> History {
+    let procs = rng.gen_range(1..=3u64);
+    let total = rng.gen_range(1..=9usize);
+    let mut state = Value::Null;
+    let mut next_val = 1;
+    // per process: pending (op index, applied?, result)
+    let mut pending: Vec<Option<(usize, bool, Value, bool)>> = vec![None; procs as usize];
+    let mut proc_id: Vec<u64> = (0..procs).collect();
+    let mut ops: Vec<Operation> = Vec::new();
+    let mut pos = 0u64;
+    let mut started = 0;
+    loop {
+        let idle: Vec<usize> = (0..procs as usize)
+            .filter(|&p| pending[p].is_none())
+            .collect();
+        let busy: Vec<usize> = (0..procs as usize)
+            .filter(|&p| pending[p].is_some())
+            .collect();
+        if busy.is_empty() && started >= total {
+            break;
+        }
+        let choice = rng.gen_range(0..3);
+        if choice == 0 && started < total && !idle.is_empty() {
+            // invoke
+            let p = idle[rng.gen_range(0..idle.len())];
+            let f = match rng.gen_range(0..if g.with_cas { 3 } else { 2 }) {
+                0 => "read",
+                1 => "write",
+                _ => "cas",
+            };
+            let input = match f {
+                "read" => Value::Null,
+                "write" => {
+                    let v = if g.unique {
+                        next_val
+                    } else {
+                        rng.gen_range(1..=3)
+                    };
+                    next_val += 1;
+                    json!(v)
+                }
+                _ => {
+                    let a = rng.gen_range(0..=3);
+                    let a = if a == 0 { Value::Null } else { json!(a) };
+                    json!([a, rng.gen_range(1..=3)])
+                }
+            };
+            let id = ops.len();
+            ops.push(Operation {
+                id,
+                process: proc_id[p],
+                f: f.into(),
+                key: None,
+                input,
+                output: Value::Null,
+                status: OpStatus::Info,
+                call: pos,
+                ret: NEVER,
+                call_time: pos,
+                ret_time: None,
+                call_line: pos as usize + 1,
+                ret_line: None,
+                node: None,
+                error: None,
+                meta: Default::default(),
+            });
+            pos += 1;
+            started += 1;
+            pending[p] = Some((id, false, Value::Null, false));
+        } else if choice == 1 && !busy.is_empty() {
+            // a pending op takes effect atomically (at most once)
+            let p = busy[rng.gen_range(0..busy.len())];
+            let (id, applied, _, ok) = pending[p].clone().unwrap();
+            if applied {
+                continue;
+            }
+            let op = &ops[id];
+            let (res, success) = match op.f.as_str() {
+                "read" => (state.clone(), true),
+                "write" => {
+                    state = op.input.clone();
+                    (Value::Null, true)
+                }
+                _ => {
+                    if state == op.input[0] {
+                        state = op.input[1].clone();
+                        (Value::Null, true)
+                    } else {
+                        (Value::Null, false)
+                    }
+                }
+            };
+            let _ = ok;
+            pending[p] = Some((id, true, res, success));
+        } else if !busy.is_empty() {
+            // complete
+            let p = busy[rng.gen_range(0..busy.len())];
+            let (id, applied, res, success) = pending[p].clone().unwrap();
+            let op = &mut ops[id];
+            let r = rng.gen_range(0..10);
+            if !applied {
+                // never took effect: fail or info
+                op.status = if r < 5 {
+                    OpStatus::Fail
+                } else {
+                    OpStatus::Info
+                };
+            } else if !success {
+                op.status = OpStatus::Fail; // cas mismatch: definite failure
+            } else if r == 0 {
+                op.status = OpStatus::Info; // took effect, but the client timed out
+            } else {
+                op.status = OpStatus::Ok;
+                op.output = res;
+            }
+            if op.status != OpStatus::Info {
+                op.ret = pos;
+                op.ret_time = Some(pos);
+                op.ret_line = Some(pos as usize + 1);
+            } else {
+                // retire the process id, as Jepsen does
+                proc_id[p] += procs;
+            }
+            pos += 1;
+            pending[p] = None;
+        }
+    }
+    if g.anomalies && !ops.is_empty() {
+        // Inject one fault of a buggy store: a read returning another value (stale or never
+        // written), or an operation that never took effect reported as ok (a lost update).
+        let i = rng.gen_range(0..ops.len());
+        if ops[i].f == "read" && ops[i].status == OpStatus::Ok {
+            let v = rng.gen_range(0..next_val.max(4));
+            let v = if v == 0 { Value::Null } else { json!(v) };
+            if v != ops[i].output {
+                ops[i].output = v;
+            }
+        } else if ops[i].status != OpStatus::Ok {
+            ops[i].status = OpStatus::Ok;
+            if ops[i].ret == NEVER {
+                ops[i].ret = pos;
+                ops[i].ret_time = Some(pos);
+                ops[i].ret_line = Some(pos as usize + 1);
+                pos += 1;
+            }
+            if ops[i].f == "read" {
+                ops[i].output = json!(rng.gen_range(1..4));
+            }
+        }
+    }
+    History {
+        ops,
+        nemesis: vec![],
+        events: pos as usize,
+    }
+}
+
+fn run(model: ModelKind, h: &History, zone: bool) -> Validity {
+    let mut o = Options::new(model);
+    o.zone = zone;
+    check(h, &o).unwrap().valid
+}
+
+#[test]
+fn search_agrees_with_brute_force_on_10000_histories() {
+    let mut rng = StdRng::seed_from_u64(0xfa17);
+    let mut counts = [0usize; 2];
+    for n in 0..10_000 {
+        let g = Gen {
+            unique: n % 3 == 0,
+            with_cas: n % 2 == 0,
+            anomalies: n % 4 != 0,
+        };
+        let h = generate(&mut rng, &g);
+        let expect = oracle(&h);
+        let got = run(
+            if g.with_cas {
+                ModelKind::CasRegister
+            } else {
+                ModelKind::Register
+            },
+            &h,
+            false,
+        );
+        counts[expect as usize] += 1;
+        assert_eq!(
+            got,
+            if expect {
+                Validity::Valid
+            } else {
+                Validity::Invalid
+            },
+            "history {n} disagrees with the oracle: {:#?}",
+            h.ops
+        );
+    }
+    // Both verdicts must be well represented or the test proves little.
+    assert!(
+        counts[0] > 1000 && counts[1] > 1000,
+        "verdict mix {counts:?}"
+    );
+}
+
+#[test]
+fn zone_test_agrees_with_search_on_unique_value_histories() {
+    let mut rng = StdRng::seed_from_u64(0x20e);
+    let mut zone_used = 0;
+    let mut invalid = 0;
+    for n in 0..10_000 {
+        let g = Gen {
+            unique: true,
+            with_cas: false,
+            anomalies: n % 2 == 0,
+        };
+        let h = generate(&mut rng, &g);
+        let mut o = Options::new(ModelKind::Register);
+        let zr = check(&h, &o).unwrap();
+        o.zone = false;
+        let sr = check(&h, &o).unwrap();
+        if zr.keys.first().is_some_and(|k| k.method == "zone") {
+            zone_used += 1;
+        }
+        if sr.valid == Validity::Invalid {
+            invalid += 1;
+        }
+        assert_eq!(
+            zr.valid, sr.valid,
+            "history {n}: zone {:?} search {:?}: {:#?}",
+            zr.valid, sr.valid, h.ops
+        );
+        assert_eq!(
+            sr.valid == Validity::Valid,
+            oracle(&h),
+            "history {n} vs oracle"
+        );
+    }
+    assert!(zone_used > 9000, "zone test used on {zone_used} histories");
+    assert!(invalid > 1000, "only {invalid} invalid histories");
+}

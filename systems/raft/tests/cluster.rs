@@ -1,0 +1,301 @@
+//! The real `raft-node` binary, 3 and 5 nodes on loopback: acknowledged writes survive kill -9
+//! of the leader, of a minority and of every node; a node behind a compacted log catches up
+//! through a snapshot; bad client lines get `bad_request` while other clients carry on.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{Client, Cluster};
+
+const BIN: &str = env!("CARGO_BIN_EXE_raft-node");
+const T: Duration = Duration::from_secs(15);
+
+fn write_range(c: &Cluster, lo: usize, hi: usize) {
+    for k in lo..hi {
+        c.write(&format!("k{k}"), json!(k), T);
+    }
+}
+
+/// Every live node serves every acknowledged key with its value.
+fn check_all(c: &Cluster, n_keys: usize) {
+    for i in 0..c.nodes.len() {
+        if !c.is_up(i) {
+            continue;
+        }
+        for k in 0..n_keys {
+            let v = c.read(i, &format!("k{k}"), T);
+            assert_eq!(v, json!(k), "node {i} lost acknowledged write k{k}");
+        }
+    }
+}
+
+#[test]
+fn three_nodes_survive_kill_9_of_the_leader() {
+    let mut c = Cluster::start(BIN, 3, &[]);
+    let leader = c.wait_leader(T);
+    write_range(&c, 0, 30);
+    c.kill(leader);
+    let killed_at = Instant::now();
+    let new_leader = c.wait_leader(T);
+    assert_ne!(new_leader, leader);
+    write_range(&c, 30, 40);
+    eprintln!(
+        "writes served again {:?} after kill -9 of the leader",
+        killed_at.elapsed()
+    );
+    c.restart(leader);
+    c.wait_leader(T);
+    write_range(&c, 40, 50);
+    check_all(&c, 50);
+}
+
+#[test]
+fn five_nodes_survive_kill_9_of_a_minority() {
+    let mut c = Cluster::start(BIN, 5, &[]);
+    let leader = c.wait_leader(T);
+    write_range(&c, 0, 20);
+    // A minority that includes the leader, then one without it.
+    let other = (leader + 1) % 5;
+    c.kill(leader);
+    c.kill(other);
+    c.wait_leader(T);
+    write_range(&c, 20, 40);
+    c.restart(leader);
+    c.restart(other);
+    let l2 = c.wait_leader(T);
+    let (a, b) = ((l2 + 1) % 5, (l2 + 2) % 5);
+    c.kill(a);
+    c.kill(b);
+    write_range(&c, 40, 50);
+    check_all(&c, 50);
+    c.restart(a);
+    c.restart(b);
+    c.wait_leader(T);
+    check_all(&c, 50);
+}
+
+#[test]
+fn three_nodes_survive_kill_9_of_every_node() {
+    let mut c = Cluster::start(BIN, 3, &[]);
+    c.wait_leader(T);
+    write_range(&c, 0, 40);
+    for i in 0..3 {
+        c.kill(i);
+    }
+    for i in 0..3 {
+        c.restart(i);
+    }
+    c.wait_leader(T);
+    check_all(&c, 40);
+    write_range(&c, 40, 45);
+    // And once more, right after the writes.
+    for i in 0..3 {
+        c.kill(i);
+    }
+    for i in 0..3 {
+        c.restart(i);
+    }
+    c.wait_leader(T);
+    check_all(&c, 45);
+}
+
+#[test]
+fn a_node_behind_a_compacted_log_catches_up_by_snapshot() {
+    let mut c = Cluster::start(BIN, 3, &["--snapshot-threshold", "20"]);
+    let leader = c.wait_leader(T);
+    let lagger = (leader + 1) % 3;
+    c.kill(lagger);
+    write_range(&c, 0, 100);
+    let st = c.status(leader).expect("leader status");
+    assert!(
+        st["snapshot_index"].as_u64().unwrap() > 0,
+        "the leader has not compacted its log: {st}"
+    );
+    assert!(c.data_dir(leader).join("snapshot").exists());
+    c.restart(lagger);
+    // The lagger's own state machine must reach the leader's commit point.
+    let target = st["commit"].as_u64().unwrap();
+    let start = Instant::now();
+    loop {
+        if let Some(s) = c.status(lagger) {
+            if s["applied"].as_u64().unwrap_or(0) >= target {
+                assert!(
+                    s["snapshot_index"].as_u64().unwrap() > 0,
+                    "caught up without a snapshot: {s}"
+                );
+                break;
+            }
+        }
+        if start.elapsed() > T {
+            c.dump_logs();
+            panic!("the lagging node did not catch up");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let log = std::fs::read_to_string(&c.nodes[lagger].log).unwrap();
+    assert!(
+        log.contains("installed snapshot"),
+        "no snapshot install logged"
+    );
+    check_all(&c, 100);
+}
+
+#[test]
+fn bad_client_lines_get_bad_request_and_others_are_served() {
+    let c = Cluster::start(BIN, 3, &[]);
+    let leader = c.wait_leader(T);
+    let addr = c.nodes[leader].client_addr.clone();
+    // Another client writes throughout.
+    let writer = {
+        let addr = addr.clone();
+        std::thread::spawn(move || {
+            let mut w = Client::connect(&addr);
+            for k in 0..50 {
+                let r = w
+                    .call(json!({"op":"write","key":format!("w{k}"),"value":k}))
+                    .expect("writer's connection survives");
+                assert_eq!(r["ok"], true, "{r}");
+            }
+        })
+    };
+    let mut b = Client::connect(&addr);
+    let expect_bad = |r: Value, id: Value| {
+        assert_eq!(r["ok"], false, "{r}");
+        assert_eq!(r["error"]["code"], "bad_request", "{r}");
+        assert_eq!(r["error"]["definite"], true, "{r}");
+        assert_eq!(r["id"], id, "{r}");
+    };
+    b.send_raw(b"this is not json\n");
+    expect_bad(b.recv().unwrap(), Value::Null);
+    b.send_raw(b"{\"id\":5,\"op\":\"write\",\"key\":\"x\"\n"); // truncated object
+    expect_bad(b.recv().unwrap(), Value::Null);
+    b.send_raw(b"{\"id\":6,\"op\":\"write\",\"key\":\"x\"}\n"); // missing value
+    expect_bad(b.recv().unwrap(), json!(6));
+    b.send_raw(b"{\"id\":7,\"op\":\"frobnicate\"}\n");
+    expect_bad(b.recv().unwrap(), json!(7));
+    b.send_raw(&[0xff, 0xfe, b'\n']);
+    expect_bad(b.recv().unwrap(), Value::Null);
+    let mut big = vec![b'{'; wire::MAX_LINE + 100];
+    big.push(b'\n');
+    b.send_raw(&big);
+    expect_bad(b.recv().unwrap(), Value::Null);
+    // The same connection still works.
+    let r = b.call(json!({"op":"write","key":"x","value":1})).unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    let r = b.call(json!({"op":"read","key":"x"})).unwrap();
+    assert_eq!(r["value"], 1, "{r}");
+    // A line cut off by the end of the stream.
+    let mut t = Client::connect(&addr);
+    t.send_raw(b"{\"id\":1,\"op\":\"wri");
+    t.shutdown_write();
+    expect_bad(t.recv().unwrap(), Value::Null);
+    writer
+        .join()
+        .expect("the other client was served throughout");
+    // The node is alive and well.
+    assert_eq!(c.read(leader, "w49", T), json!(49));
+}
+
+#[test]
+fn definite_errors_and_retry_dedupe() {
+    let c = Cluster::start(BIN, 3, &[]);
+    let leader = c.wait_leader(T);
+    let follower = (leader + 1) % 3;
+    // Through a follower: forwarded to the leader.
+    let mut f = c.client(follower);
+    assert_eq!(
+        f.call(json!({"op":"write","key":"a","value":1})).unwrap()["ok"],
+        true
+    );
+    let r = f
+        .call(json!({"op":"cas","key":"a","from":2,"to":3}))
+        .unwrap();
+    assert_eq!(r["error"]["code"], "cas_mismatch", "{r}");
+    assert_eq!(r["error"]["definite"], true, "{r}");
+    // A cas retried with the same rid applies once: the retry reports the first outcome.
+    let cas = json!({"op":"cas","key":"a","from":1,"to":2,"rid":"r-1"});
+    assert_eq!(f.call(cas.clone()).unwrap()["ok"], true);
+    let mut l = c.client(leader);
+    let again = l.call(cas).unwrap();
+    assert_eq!(again["ok"], true, "{again}");
+    assert_eq!(c.read(follower, "a", T), json!(2));
+    // A write retried with an old rid does not apply again.
+    assert_eq!(
+        l.call(json!({"op":"write","key":"b","value":1,"rid":"w-1"}))
+            .unwrap()["ok"],
+        true
+    );
+    assert_eq!(
+        l.call(json!({"op":"write","key":"b","value":2})).unwrap()["ok"],
+        true
+    );
+    assert_eq!(
+        l.call(json!({"op":"write","key":"b","value":1,"rid":"w-1"}))
+            .unwrap()["ok"],
+        true
+    );
+    assert_eq!(c.read(leader, "b", T), json!(2));
+    // Status names the leader.
+    let st = c.status(follower).unwrap();
+    assert_eq!(st["leader"], json!(c.nodes[leader].name));
+    assert_eq!(st["role"], "follower");
+}
+
+#[test]
+fn a_lone_minority_node_refuses_definitely_or_times_out_indefinitely() {
+    let mut c = Cluster::start(BIN, 3, &["--request-timeout", "300"]);
+    let leader = c.wait_leader(T);
+    let survivor = (leader + 1) % 3;
+    for i in 0..3 {
+        if i != survivor {
+            c.kill(i);
+        }
+    }
+    // With no quorum, every answer is either a definite refusal (never proposed) or an
+    // indefinite timeout; never an ok.
+    let mut cl = c.client(survivor);
+    let start = Instant::now();
+    let mut saw_unavailable = false;
+    while start.elapsed() < Duration::from_secs(3) {
+        let r = cl.call(json!({"op":"write","key":"z","value":1})).unwrap();
+        assert_eq!(r["ok"], false, "{r}");
+        match r["error"]["code"].as_str().unwrap() {
+            "unavailable" => {
+                assert_eq!(r["error"]["definite"], true, "{r}");
+                saw_unavailable = true;
+            }
+            "timeout" => assert_eq!(r["error"]["definite"], false, "{r}"),
+            other => panic!("unexpected error {other}: {r}"),
+        }
+    }
+    assert!(
+        saw_unavailable,
+        "the isolated node never gave up on its old leader"
+    );
+}
+
+#[test]
+fn unknown_bug_names_are_rejected() {
+    let out = std::process::Command::new(BIN)
+        .args([
+            "--id",
+            "n1",
+            "--client-addr",
+            "127.0.0.1:0",
+            "--peer-addr",
+            "127.0.0.1:0",
+            "--peers",
+            "n1=127.0.0.1:1",
+            "--data-dir",
+            "/nonexistent",
+            "--bug",
+            "no-such-bug",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown bug \"no-such-bug\""), "{err}");
+}

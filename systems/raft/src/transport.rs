@@ -1,12 +1,15 @@
 //! Peer links: each node dials every peer at the address it was given (possibly a proxy) and
 //! sends framed, checksummed messages one way; it accepts the peers' links on its own peer
 //! address. Links are lossy by design: a message that cannot be sent soon is dropped (Raft
-//! retries), a stalled link is abandoned after a write timeout and redialed, and an inbound
-//! link silent for too long is closed.
+//! retries). The receiver sends back an ack byte now and then; a link whose data goes
+//! unacknowledged, or whose writes block, is abandoned and redialed; an inbound link silent for
+//! too long is closed.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -18,6 +21,10 @@ use crate::frame;
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(500);
 const WRITE_TIMEOUT: Duration = Duration::from_millis(1000);
 const IDLE_READ_TIMEOUT: Duration = Duration::from_secs(5);
+/// An outbound link whose data has gone unacknowledged this long is redialed.
+const STALL_TIMEOUT: Duration = Duration::from_millis(1500);
+const ACK_CHECK: Duration = Duration::from_millis(250);
+const ACK_EVERY: Duration = Duration::from_millis(50);
 const REDIAL_DELAY: Duration = Duration::from_millis(50);
 /// Messages queued per peer before new ones are dropped.
 const QUEUE: usize = 8192;
@@ -50,6 +57,7 @@ impl Outbound {
 
 async fn run_link(peer: NodeId, addr: String, mut rx: mpsc::Receiver<Message>) {
     let mut buf = Vec::new();
+    let epoch = Instant::now();
     loop {
         let stream = match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(&addr)).await {
             Ok(Ok(s)) => s,
@@ -62,10 +70,40 @@ async fn run_link(peer: NodeId, addr: String, mut rx: mpsc::Receiver<Message>) {
         };
         let _ = stream.set_nodelay(true);
         tracing::debug!(peer, %addr, "connected to peer");
-        let mut stream = stream;
+        let (mut rd, mut wr) = stream.into_split();
+        // The receiver answers with ack bytes; their absence reveals a stalled link (one that
+        // swallows data without resetting, as a partitioning proxy may).
+        let last_ack = Arc::new(AtomicU64::new(0));
+        let acks = {
+            let last_ack = last_ack.clone();
+            tokio::spawn(async move {
+                let mut b = [0u8; 256];
+                while let Ok(n) = rd.read(&mut b).await {
+                    if n == 0 {
+                        break;
+                    }
+                    last_ack.store(epoch.elapsed().as_millis() as u64, Ordering::Relaxed);
+                }
+            })
+        };
+        let mut oldest_unacked: Option<u64> = None;
         loop {
-            let Some(m) = rx.recv().await else {
-                return;
+            let now = epoch.elapsed().as_millis() as u64;
+            if let Some(t) = oldest_unacked {
+                if last_ack.load(Ordering::Relaxed) >= t {
+                    oldest_unacked = None;
+                } else if now.saturating_sub(t) > STALL_TIMEOUT.as_millis() as u64 {
+                    tracing::debug!(peer, "peer link unacknowledged; redialing");
+                    break;
+                }
+            }
+            let m = match tokio::time::timeout(ACK_CHECK, rx.recv()).await {
+                Ok(Some(m)) => m,
+                Ok(None) => {
+                    acks.abort();
+                    return;
+                }
+                Err(_) => continue,
             };
             buf.clear();
             frame::encode_into(&m, &mut buf);
@@ -76,7 +114,10 @@ async fn run_link(peer: NodeId, addr: String, mut rx: mpsc::Receiver<Message>) {
                     Err(_) => break,
                 }
             }
-            match tokio::time::timeout(WRITE_TIMEOUT, stream.write_all(&buf)).await {
+            if oldest_unacked.is_none() {
+                oldest_unacked = Some(epoch.elapsed().as_millis() as u64);
+            }
+            match tokio::time::timeout(WRITE_TIMEOUT, wr.write_all(&buf)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     tracing::debug!(peer, "peer link failed: {e}");
@@ -88,6 +129,7 @@ async fn run_link(peer: NodeId, addr: String, mut rx: mpsc::Receiver<Message>) {
                 }
             }
         }
+        acks.abort();
     }
 }
 
@@ -111,9 +153,11 @@ pub async fn accept(listener: TcpListener, deliver: impl Fn(Message) + Clone + S
     }
 }
 
-async fn read_link(mut stream: TcpStream, deliver: impl Fn(Message)) -> Result<(), String> {
+async fn read_link(stream: TcpStream, deliver: impl Fn(Message)) -> Result<(), String> {
     let _ = stream.set_nodelay(true);
+    let mut stream = tokio::io::BufReader::with_capacity(1 << 16, stream);
     let mut payload = Vec::new();
+    let mut last_ack = Instant::now();
     loop {
         let mut h = [0u8; frame::HEADER];
         match tokio::time::timeout(IDLE_READ_TIMEOUT, stream.read_exact(&mut h)).await {
@@ -130,6 +174,12 @@ async fn read_link(mut stream: TcpStream, deliver: impl Fn(Message)) -> Result<(
         }
         let m: Message = frame::decode_payload(&payload, crc).map_err(|e| e.to_string())?;
         deliver(m);
+        // Ack at the end of each burst (nothing more buffered), and at least every ACK_EVERY.
+        if stream.buffer().is_empty() || last_ack.elapsed() >= ACK_EVERY {
+            // Best effort: a full send buffer means the other side is not reading anyway.
+            let _ = stream.get_ref().try_write(&[0]);
+            last_ack = Instant::now();
+        }
     }
 }
 

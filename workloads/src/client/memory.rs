@@ -1,0 +1,86 @@
+//! An in-process system: a map behind a mutex. No network, no replication, no faults; it exists
+//! to measure what the harness itself costs (journaling, generators, rate limiting).
+
+use crate::client::Client;
+use crate::{Completion, Invocation};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The shared state of the in-process system.
+#[derive(Debug, Default, Clone)]
+pub struct MemorySystem {
+    map: Arc<Mutex<HashMap<String, Value>>>,
+    set: Arc<Mutex<Vec<Value>>>,
+}
+
+impl MemorySystem {
+    pub fn client(&self) -> MemoryClient {
+        MemoryClient { sys: self.clone() }
+    }
+}
+
+pub struct MemoryClient {
+    sys: MemorySystem,
+}
+
+impl MemoryClient {
+    fn apply(&self, inv: &Invocation) -> Completion {
+        let key = inv.key.clone().unwrap_or_default();
+        match inv.f {
+            "read" if inv.key.is_none() => Completion::ok(Value::Array(
+                self.sys
+                    .set
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone(),
+            )),
+            "add" => {
+                self.sys
+                    .set
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(inv.value.clone());
+                Completion::ok(inv.value.clone())
+            }
+            "read" => Completion::ok(
+                self.sys
+                    .map
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or(Value::Null),
+            ),
+            "write" => {
+                self.sys
+                    .map
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, inv.value.clone());
+                Completion::ok(inv.value.clone())
+            }
+            "cas" => {
+                let from = inv.value.get(0).cloned().unwrap_or(Value::Null);
+                let to = inv.value.get(1).cloned().unwrap_or(Value::Null);
+                let mut m = self.sys.map.lock().unwrap_or_else(|e| e.into_inner());
+                let cur = m.get(&key).cloned().unwrap_or(Value::Null);
+                if cur == from {
+                    m.insert(key, to);
+                    Completion::ok(inv.value.clone())
+                } else {
+                    Completion::fail(inv.value.clone(), wire::code::CAS_MISMATCH)
+                }
+            }
+            other => Completion::fail(inv.value.clone(), format!("no {other} operation")),
+        }
+    }
+}
+
+impl Client for MemoryClient {
+    async fn invoke(&mut self, inv: &Invocation) -> Completion {
+        // Nothing here waits: yield so that a worker cannot monopolise its runtime thread.
+        tokio::task::yield_now().await;
+        self.apply(inv).on("local")
+    }
+}

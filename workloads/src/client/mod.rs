@@ -1,0 +1,109 @@
+//! Client adapters: turn [`Invocation`]s into requests to one node of a system and responses into
+//! [`Completion`]s. A timeout or a broken connection after the request may have been sent records
+//! `info`; a definite error (or a connection that could not be opened, so nothing was sent)
+//! records `fail`.
+
+mod conn;
+mod memory;
+mod raft;
+mod session;
+mod zab;
+
+pub use conn::{call_once, LineConn};
+pub use memory::{MemoryClient, MemorySystem};
+pub use raft::RaftClient;
+pub use session::{CallError, Endpoint, Session};
+pub use zab::ZabClient;
+
+use crate::{Completion, Invocation, WorkloadError};
+use serde::{Deserialize, Serialize};
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The systems faultline can drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SystemKind {
+    /// systems/raft's `raft-node`: Contract 2 read/write/cas.
+    Raft,
+    /// systems/zab's `zab-node`: registers on znodes.
+    Zab,
+    /// An in-process map behind a mutex: no network, no replication, no faults. For measuring
+    /// the harness itself.
+    Noop,
+}
+
+impl SystemKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            SystemKind::Raft => "raft",
+            SystemKind::Zab => "zab",
+            SystemKind::Noop => "noop",
+        }
+    }
+}
+
+impl FromStr for SystemKind {
+    type Err = WorkloadError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "raft" => SystemKind::Raft,
+            "zab" => SystemKind::Zab,
+            "noop" => SystemKind::Noop,
+            other => return Err(WorkloadError::UnknownSystem(other.to_string())),
+        })
+    }
+}
+
+/// Client settings.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ClientOptions {
+    /// How long one request may take before the operation is recorded as `info`.
+    pub op_timeout: Duration,
+    /// zab: issue `sync` before each read.
+    pub zab_sync_reads: bool,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            op_timeout: Duration::from_secs(2),
+            zab_sync_reads: false,
+        }
+    }
+}
+
+/// A client of one node.
+pub trait Client: Send {
+    fn invoke(&mut self, inv: &Invocation) -> impl Future<Output = Completion> + Send;
+}
+
+/// Any of the clients, chosen at run time.
+pub enum AnyClient {
+    Raft(RaftClient),
+    Zab(ZabClient),
+    Memory(MemoryClient),
+}
+
+impl Client for AnyClient {
+    async fn invoke(&mut self, inv: &Invocation) -> Completion {
+        match self {
+            AnyClient::Raft(c) => c.invoke(inv).await,
+            AnyClient::Zab(c) => c.invoke(inv).await,
+            AnyClient::Memory(c) => c.invoke(inv).await,
+        }
+    }
+}
+
+/// The completion for a request that ended in `e`.
+pub(crate) fn completion_for_error(inv: &Invocation, e: CallError, node: &str) -> Completion {
+    match e {
+        CallError::Connect(m) => Completion::fail(inv.value.clone(), m),
+        CallError::Io(m) => Completion::info(inv.value.clone(), m),
+        CallError::Timeout => Completion::info(inv.value.clone(), "timeout"),
+        CallError::Definite(code) => Completion::fail(inv.value.clone(), code),
+        CallError::Indefinite(code) => Completion::info(inv.value.clone(), code),
+    }
+    .on(node)
+}

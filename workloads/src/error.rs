@@ -1,0 +1,11 @@
+//! Errors of workload configuration.
+
+#[derive(Debug, thiserror::Error)]
+pub enum WorkloadError {
+    #[error("unknown workload {0:?}: use register, set or kv")]
+    UnknownWorkload(String),
+    #[error("bad operation mix {0:?}: give read,write,cas weights such as 50,30,20")]
+    BadMix(String),
+    #[error("unknown system {0:?}: use raft, zab or noop")]
+    UnknownSystem(String),
+}

@@ -1,0 +1,340 @@
+//! A register history seen as a differentiated read/write memory: the form every consistency
+//! checker of this crate (sequential, ZooKeeper, causal) reasons about.
+//!
+//! Failed operations are removed. An `info` write or cas whose value somebody read is kept (it
+//! happened); one nobody read is dropped (it may not have happened, and dropping a write nobody
+//! read never makes a history less consistent). `info` reads and syncs are dropped. An ok `cas`
+//! is one node that both reads its expected value and writes its new value. Each read is tied
+//! to the unique write of its value (reads-from), which is only possible when the history is
+//! *differentiated*: no value written twice to a key, and no write of the initial value `null`.
+
+mod clock;
+mod explain;
+mod graph;
+
+pub use clock::Clocks;
+pub use explain::{
+    describe_path, name, path_details as explain_path, sentence, source_name, Edge, EdgeKind,
+};
+pub use graph::{Cycle, Graph};
+
+use histories::{History, OpStatus, Operation};
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// Node index in a [`Memory`].
+pub type Node = u32;
+
+/// What a read returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The initial value (`null`).
+    Init,
+    /// The value written by this node.
+    Write(Node),
+    /// A value no kept operation wrote.
+    ThinAir,
+}
+
+/// One operation of the memory view.
+#[derive(Debug, Clone)]
+pub struct MemOp {
+    /// Index in `History::ops`, or `None` for a virtual node (a real-time barrier).
+    pub op: Option<usize>,
+    /// The chain (process, or the real-time barrier chain) and the position in it.
+    pub chain: u32,
+    pub pos: u32,
+    pub key: u32,
+    /// Set for reads and cas: what the node read.
+    pub read: Option<Source>,
+    /// Set for writes and cas.
+    pub writes: bool,
+    /// Writes, cas and syncs (ZooKeeper's updates).
+    pub update: bool,
+}
+
+impl MemOp {
+    pub fn is_pure_read(&self) -> bool {
+        self.read.is_some() && !self.writes
+    }
+}
+
+/// The writes of one key by one chain, in program order.
+#[derive(Debug, Clone)]
+pub struct ChainWrites {
+    pub chain: u32,
+    /// (position in chain, node), ascending.
+    pub writes: Vec<(u32, Node)>,
+}
+
+/// A differentiated read/write memory history.
+#[derive(Debug, Clone, Default)]
+pub struct Memory {
+    pub nodes: Vec<MemOp>,
+    /// Nodes of each chain in program order.
+    pub chains: Vec<Vec<Node>>,
+    /// The process of each chain (`None` for the barrier chain).
+    pub chain_process: Vec<Option<u64>>,
+    pub keys: Vec<String>,
+    /// Per key: the writes grouped by chain.
+    pub key_writes: Vec<Vec<ChainWrites>>,
+    /// Per node: how many reads (including cas) read its value.
+    pub readers: Vec<u32>,
+    /// Per key: how many reads saw the initial value.
+    pub init_readers: Vec<u32>,
+}
+
+/// Why a history is outside what these checkers decide.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotDecidable(pub String);
+
+impl Memory {
+    /// Builds the memory view of a history, or says why it cannot be built.
+    pub fn from_history(h: &History) -> Result<Memory, NotDecidable> {
+        build(h)
+    }
+
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    pub fn operation<'h>(&self, h: &'h History, n: Node) -> Option<&'h Operation> {
+        self.nodes[n as usize].op.map(|i| &h.ops[i])
+    }
+
+    /// Adds a virtual chain of real-time barriers: update `a` precedes update `b` whenever `a`
+    /// completed before `b` was invoked. Returns the edges to add (barrier chain edges are
+    /// program order of the new chain).
+    pub fn add_realtime_barriers(&mut self, h: &History) -> Vec<Edge> {
+        let mut done: Vec<(u64, Node)> = Vec::new();
+        let mut starts: Vec<(u64, Node)> = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let (Some(o), true) = (n.op, n.update) else {
+                continue;
+            };
+            let op = &h.ops[o];
+            starts.push((op.call, i as Node));
+            if op.status == OpStatus::Ok {
+                done.push((op.ret, i as Node));
+            }
+        }
+        done.sort_unstable();
+        let chain = self.chains.len() as u32;
+        let mut chain_nodes = Vec::with_capacity(done.len());
+        let mut edges = Vec::new();
+        for (k, &(_, u)) in done.iter().enumerate() {
+            let b = self.nodes.len() as Node;
+            self.nodes.push(MemOp {
+                op: None,
+                chain,
+                pos: k as u32,
+                key: u32::MAX,
+                read: None,
+                writes: false,
+                update: false,
+            });
+            self.readers.push(0);
+            chain_nodes.push(b);
+            edges.push(Edge {
+                from: u,
+                to: b,
+                kind: EdgeKind::RealTime,
+            });
+        }
+        for &(call, u) in &starts {
+            // The last barrier whose update completed before `u` was invoked.
+            let k = done.partition_point(|&(ret, _)| ret < call);
+            if k > 0 {
+                edges.push(Edge {
+                    from: chain_nodes[k - 1],
+                    to: u,
+                    kind: EdgeKind::RealTime,
+                });
+            }
+        }
+        self.chains.push(chain_nodes);
+        self.chain_process.push(None);
+        edges
+    }
+
+    /// The reads-from edges (write → read).
+    pub fn rf_edges(&self) -> Vec<Edge> {
+        let mut v = Vec::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            if let Some(Source::Write(w)) = n.read {
+                v.push(Edge {
+                    from: w,
+                    to: i as Node,
+                    kind: EdgeKind::ReadsFrom,
+                });
+            }
+        }
+        v
+    }
+}
+
+fn value_key(v: &Value) -> String {
+    v.to_string()
+}
+
+fn build(h: &History) -> Result<Memory, NotDecidable> {
+    // Pass 1: which operations are register operations, and which values were read.
+    let mut read_values: HashMap<(&str, String), u32> = HashMap::new();
+    for op in &h.ops {
+        match op.f.as_str() {
+            "read" | "write" | "cas" | "sync" => {}
+            other => {
+                return Err(NotDecidable(format!(
+                    "operation {} on line {} has f \"{other}\", outside the read/write/cas register model these checkers decide",
+                    op.describe(),
+                    op.call_line
+                )))
+            }
+        }
+        if op.status != OpStatus::Ok {
+            continue;
+        }
+        let key = op.key.as_deref().unwrap_or("");
+        match op.f.as_str() {
+            "read" if !op.output.is_null() => {
+                *read_values.entry((key, value_key(&op.output))).or_default() += 1;
+            }
+            "cas" => {
+                let (from, _) = cas_pair(op)?;
+                if !from.is_null() {
+                    *read_values.entry((key, value_key(from))).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    // Pass 2: keep the operations that happened.
+    let mut m = Memory::default();
+    let mut key_ids: HashMap<&str, u32> = HashMap::new();
+    let mut chain_ids: HashMap<u64, u32> = HashMap::new();
+    let mut writer_of: HashMap<(u32, String), Node> = HashMap::new();
+    // (node, key, value read) resolved after all writes are known
+    let mut pending_reads: Vec<(Node, u32, Option<String>)> = Vec::new();
+    for op in &h.ops {
+        let key = op.key.as_deref().unwrap_or("");
+        let (read_v, write_v): (Option<&Value>, Option<&Value>) = match (op.f.as_str(), op.status) {
+            (_, OpStatus::Fail) => continue,
+            ("read", OpStatus::Ok) => (Some(&op.output), None),
+            ("read", _) => continue,
+            ("sync", OpStatus::Ok) => (None, None),
+            ("sync", _) => continue,
+            ("write", st) => {
+                if op.input.is_null() {
+                    return Err(NotDecidable(format!(
+                        "{} on line {} writes null, the initial value, so reads of null cannot be told apart; the history is not differentiated",
+                        op.describe(),
+                        op.call_line
+                    )));
+                }
+                if st == OpStatus::Info && !read_values.contains_key(&(key, value_key(&op.input))) {
+                    continue;
+                }
+                (None, Some(&op.input))
+            }
+            ("cas", st) => {
+                let (from, to) = cas_pair(op)?;
+                if to.is_null() {
+                    return Err(NotDecidable(format!(
+                        "{} on line {} writes null, the initial value, so reads of null cannot be told apart; the history is not differentiated",
+                        op.describe(),
+                        op.call_line
+                    )));
+                }
+                if st == OpStatus::Info && !read_values.contains_key(&(key, value_key(to))) {
+                    continue;
+                }
+                (Some(from), Some(to))
+            }
+            _ => continue,
+        };
+        let next_key = key_ids.len() as u32;
+        let k = *key_ids.entry(key).or_insert(next_key);
+        if k as usize == m.keys.len() {
+            m.keys.push(key.to_string());
+            m.key_writes.push(Vec::new());
+            m.init_readers.push(0);
+        }
+        let next_chain = chain_ids.len() as u32;
+        let c = *chain_ids.entry(op.process).or_insert(next_chain);
+        if c as usize == m.chains.len() {
+            m.chains.push(Vec::new());
+            m.chain_process.push(Some(op.process));
+        }
+        let node = m.nodes.len() as Node;
+        let pos = m.chains[c as usize].len() as u32;
+        m.chains[c as usize].push(node);
+        let is_sync = op.f == "sync";
+        m.nodes.push(MemOp {
+            op: Some(op.id),
+            chain: c,
+            pos,
+            key: if is_sync { u32::MAX } else { k },
+            read: None,
+            writes: write_v.is_some(),
+            update: write_v.is_some() || is_sync,
+        });
+        m.readers.push(0);
+        if let Some(rv) = read_v {
+            pending_reads.push((node, k, (!rv.is_null()).then(|| value_key(rv))));
+        }
+        if let Some(wv) = write_v {
+            let vk = value_key(wv);
+            if let Some(&other) = writer_of.get(&(k, vk.clone())) {
+                let first = &h.ops[m.nodes[other as usize].op.unwrap_or(0)];
+                return Err(NotDecidable(format!(
+                    "value {wv} is written to key {key:?} twice ({} on line {} and {} on line {}); these checkers need every written value unique per key",
+                    first.describe(),
+                    first.call_line,
+                    op.describe(),
+                    op.call_line
+                )));
+            }
+            writer_of.insert((k, vk), node);
+            let kw = &mut m.key_writes[k as usize];
+            match kw.iter_mut().find(|cw| cw.chain == c) {
+                Some(cw) => cw.writes.push((pos, node)),
+                None => kw.push(ChainWrites {
+                    chain: c,
+                    writes: vec![(pos, node)],
+                }),
+            }
+        }
+    }
+    for (node, k, v) in pending_reads {
+        let src = match v {
+            None => {
+                m.init_readers[k as usize] += 1;
+                Source::Init
+            }
+            Some(vk) => match writer_of.get(&(k, vk)) {
+                Some(&w) => {
+                    m.readers[w as usize] += 1;
+                    Source::Write(w)
+                }
+                None => Source::ThinAir,
+            },
+        };
+        m.nodes[node as usize].read = Some(src);
+    }
+    Ok(m)
+}
+
+fn cas_pair(op: &Operation) -> Result<(&Value, &Value), NotDecidable> {
+    match op.input.as_array().map(|a| a.as_slice()) {
+        Some([from, to]) => Ok((from, to)),
+        _ => Err(NotDecidable(format!(
+            "{} on line {} is a cas whose value is not [expected, new]",
+            op.describe(),
+            op.call_line
+        ))),
+    }
+}

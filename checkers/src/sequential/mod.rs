@@ -1,0 +1,120 @@
+//! Sequential consistency of multi-key register histories: one total order of all operations
+//! that respects each process's program order and the register semantics, ignoring real time.
+//!
+//! Sequential consistency is not compositional by key, so this reasons across keys:
+//! 1. the history must be differentiated ([`crate::memory`]);
+//! 2. necessary conditions: causal memory and causal convergence ([`crate::causal`]);
+//! 3. a constraint graph of program order and reads-from, saturated with the orders reads force
+//!    ([`saturation`]); a cycle is a violation;
+//! 4. a search for a total order over what saturation leaves open ([`search`]), within a
+//!    [`Budget`]; when the budget runs out the verdict is unknown.
+
+mod saturation;
+mod search;
+
+pub use saturation::saturate;
+pub use search::{search, Budget, SearchOutcome};
+
+use crate::causal::{self, CausalModel};
+use crate::consistency::{anomaly, Model, ModelReport};
+use crate::memory::{explain_path, Edge, Graph, Memory};
+use histories::History;
+use serde_json::json;
+use std::time::Instant;
+
+/// Checks `h` for sequential consistency.
+pub fn check(h: &History, budget: &Budget) -> ModelReport {
+    let m = match Memory::from_history(h) {
+        Ok(m) => m,
+        Err(e) => return ModelReport::unknown(Model::Sequential, e.0, json!({})),
+    };
+    decide(h, &m, Vec::new(), budget, Model::Sequential)
+}
+
+/// The shared engine of sequential consistency and ZooKeeper's fallback: `extra` edges (such
+/// as real-time order among updates) are added to program order and reads-from.
+pub fn decide(
+    h: &History,
+    m: &Memory,
+    extra: Vec<Edge>,
+    budget: &Budget,
+    model: Model,
+) -> ModelReport {
+    let start = Instant::now();
+    let ops = m.nodes.iter().filter(|n| n.op.is_some()).count();
+    // 2. Necessary conditions.
+    let mut necessary = causal::violations(h, m, CausalModel::CausalMemory);
+    if necessary.is_empty() {
+        necessary = causal::violations(h, m, CausalModel::CausalConvergence);
+    }
+    if !necessary.is_empty() {
+        for a in &mut necessary {
+            a.explanation = format!(
+                "{} (a {} pattern; {model} implies causal memory and causal convergence)",
+                a.explanation, a.kind
+            );
+        }
+        return ModelReport::invalid(
+            model,
+            necessary,
+            json!({"operations": ops, "stage": "causal", "millis": start.elapsed().as_millis() as u64}),
+        );
+    }
+    // 3. Saturation.
+    let mut edges = m.rf_edges();
+    edges.extend(extra);
+    let mut g = Graph::new(m, edges);
+    let rounds = match saturate(m, &mut g) {
+        Ok(r) => r,
+        Err(cycle) => {
+            let (nodes, sentences, js) = explain_path(h, m, &cycle.0);
+            let a = anomaly(
+                h,
+                m,
+                "cycle",
+                None,
+                &nodes,
+                format!(
+                    "no total order can place these operations: each must come before the next, round a cycle: {}",
+                    sentences.join("; ")
+                ),
+                json!({"edges": js}),
+            );
+            return ModelReport::invalid(
+                model,
+                vec![a],
+                json!({"operations": ops, "stage": "saturation", "millis": start.elapsed().as_millis() as u64}),
+            );
+        }
+    };
+    // 4. Search.
+    let outcome = search(h, m, &g, budget);
+    let mut stats = json!({
+        "operations": ops,
+        "edges": g.edges.len(),
+        "saturation_rounds": rounds,
+        "millis": start.elapsed().as_millis() as u64,
+    });
+    match outcome {
+        SearchOutcome::Found { states, .. } => {
+            stats["search_states"] = json!(states);
+            ModelReport::valid(model, stats)
+        }
+        SearchOutcome::Exhausted { states, anomaly } => {
+            stats["search_states"] = json!(states);
+            stats["stage"] = json!("search");
+            ModelReport::invalid(model, vec![anomaly], stats)
+        }
+        SearchOutcome::OutOfBudget { states, placed } => {
+            stats["search_states"] = json!(states);
+            ModelReport::unknown(
+                model,
+                format!(
+                    "the search for a total order ran out of its budget ({:?}, {} states) after placing at most {placed} of {ops} operations",
+                    budget.time, budget.states
+                ),
+                stats,
+            )
+        }
+    }
+}

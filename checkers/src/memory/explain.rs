@@ -154,7 +154,14 @@ pub fn path_details(h: &History, m: &Memory, edges: &[Edge]) -> (Vec<Node>, Vec<
     let mut sentences = Vec::new();
     let mut js = Vec::new();
     for e in &edges {
-        for n in [e.from, e.to] {
+        let via = match e.kind {
+            EdgeKind::WriteOrder { read }
+            | EdgeKind::Conflict { read }
+            | EdgeKind::ViewOrder { read } => Some(read),
+            EdgeKind::ReadBeforeOverwrite { write } => Some(write),
+            _ => None,
+        };
+        for n in [e.from, e.to].into_iter().chain(via) {
             if !nodes.contains(&n) && m.nodes[n as usize].op.is_some() {
                 nodes.push(n);
             }

@@ -299,3 +299,49 @@ fn unknown_bug_names_are_rejected() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown bug \"no-such-bug\""), "{err}");
 }
+
+#[test]
+fn links_that_stall_without_reset_are_redialed() {
+    use std::collections::HashMap;
+    use support::proxy::Proxy;
+    // Every directed peer link goes through a proxy that can black-hole it.
+    let mut proxies: HashMap<(usize, usize), Proxy> = HashMap::new();
+    let c = Cluster::start_routed(BIN, 3, &[], |from, to, addr| {
+        let p = Proxy::start(addr);
+        let a = p.addr.clone();
+        proxies.insert((from, to), p);
+        a
+    });
+    let leader = c.wait_leader(T);
+    write_range(&c, 0, 10);
+    // Isolate the leader: its links in both directions swallow data, without any reset.
+    for ((from, to), p) in &proxies {
+        if *from == leader || *to == leader {
+            p.cut();
+        }
+    }
+    // The majority elects a new leader and serves writes.
+    let start = Instant::now();
+    loop {
+        let others: Vec<usize> = (0..3).filter(|&i| i != leader).collect();
+        let new = others
+            .iter()
+            .find(|&&i| c.status(i).is_some_and(|s| s["role"] == "leader"));
+        if new.is_some() {
+            break;
+        }
+        assert!(start.elapsed() < T, "no new leader in the majority");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let old = leader;
+    write_range(&c, 10, 20);
+    for p in proxies.values() {
+        p.heal();
+    }
+    // Only redialed links work now: the old leader must rejoin and serve linearizable reads.
+    check_all(&c, 20);
+    c.write("after-heal", json!(1), T);
+    assert_eq!(c.read(old, "after-heal", T), json!(1));
+    let st = c.status(old).unwrap();
+    assert_eq!(st["role"], "follower", "{st}");
+}

@@ -15,6 +15,8 @@ use serde_json::{json, Value};
 
 static NEXT_RID: AtomicU64 = AtomicU64::new(0);
 
+pub mod proxy;
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .expect("bind an ephemeral port")
@@ -37,12 +39,24 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub nodes: Vec<NodeProc>,
     pub extra: Vec<String>,
-    peers: String,
+    /// The `--peers` value of each node.
+    peers_of: Vec<String>,
 }
 
 impl Cluster {
     /// Starts `n` nodes with the extra command-line arguments `extra`.
     pub fn start(bin: &str, n: usize, extra: &[&str]) -> Cluster {
+        Self::start_routed(bin, n, extra, |_, _, addr| addr.to_string())
+    }
+
+    /// Like `start`, but node `from` dials node `to` at `route(from, to, to's peer address)`
+    /// (for example a proxy).
+    pub fn start_routed(
+        bin: &str,
+        n: usize,
+        extra: &[&str],
+        mut route: impl FnMut(usize, usize, &str) -> String,
+    ) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut nodes = Vec::new();
         for i in 1..=n {
@@ -56,17 +70,29 @@ impl Cluster {
                 child: None,
             });
         }
-        let peers = nodes
-            .iter()
-            .map(|n| format!("{}={}", n.name, n.peer_addr))
-            .collect::<Vec<_>>()
-            .join(",");
+        let peers_of = (0..n)
+            .map(|from| {
+                nodes
+                    .iter()
+                    .enumerate()
+                    .map(|(to, nd)| {
+                        let addr = if to == from {
+                            nd.peer_addr.clone()
+                        } else {
+                            route(from, to, &nd.peer_addr)
+                        };
+                        format!("{}={}", nd.name, addr)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
         let mut c = Cluster {
             bin: PathBuf::from(bin),
             dir,
             nodes,
             extra: extra.iter().map(|s| s.to_string()).collect(),
-            peers,
+            peers_of,
         };
         for i in 0..n {
             c.restart(i);
@@ -86,7 +112,7 @@ impl Cluster {
             .args(["--id", &node.name])
             .args(["--client-addr", &node.client_addr])
             .args(["--peer-addr", &node.peer_addr])
-            .args(["--peers", &self.peers])
+            .args(["--peers", &self.peers_of[i]])
             .arg("--data-dir")
             .arg(&node.data_dir)
             .args(&self.extra)

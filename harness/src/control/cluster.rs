@@ -1,0 +1,316 @@
+//! A cluster of local node processes behind the harness's proxy.
+
+use super::{NodeLayout, NodeProcess};
+use crate::proxy::Proxy;
+use nemeses::Grudge;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use workloads::client::{call_once, Endpoint, SystemKind};
+
+pub struct LocalCluster {
+    pub system: SystemKind,
+    names: Vec<String>,
+    nodes: Vec<Mutex<NodeProcess>>,
+    proxy: Proxy,
+    layouts: Vec<NodeLayout>,
+}
+
+/// The command line of node `i` of a `system` cluster; `peers` are the addresses node `i` must
+/// dial (the proxy's), by node name.
+fn node_args(
+    system: SystemKind,
+    l: &NodeLayout,
+    peers: &[(String, SocketAddr)],
+    extra: &[String],
+) -> Vec<String> {
+    let peer_list = peers
+        .iter()
+        .map(|(n, a)| format!("{n}={a}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let mut args = vec![
+        "--id".to_string(),
+        l.name.clone(),
+        "--client-addr".into(),
+        l.client_addr.to_string(),
+        "--peer-addr".into(),
+        l.peer_addr.to_string(),
+        "--peers".into(),
+        peer_list,
+        "--data-dir".into(),
+        l.data_dir.display().to_string(),
+    ];
+    match system {
+        SystemKind::Raft | SystemKind::Zab | SystemKind::Noop => {}
+    }
+    args.extend(extra.iter().cloned());
+    args
+}
+
+fn lock(m: &Mutex<NodeProcess>) -> std::sync::MutexGuard<'_, NodeProcess> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl LocalCluster {
+    /// Lays out `n` nodes in `run_dir`, starts the proxy, and prepares (does not start) the nodes.
+    pub async fn create(
+        system: SystemKind,
+        binary: PathBuf,
+        n: usize,
+        run_dir: &Path,
+        extra_args: &[String],
+    ) -> Result<LocalCluster, String> {
+        let mut layouts = Vec::new();
+        for i in 0..n {
+            layouts.push(NodeLayout::new(i, run_dir).map_err(|e| {
+                format!(
+                    "cannot lay out node {} in {}: {e}",
+                    i + 1,
+                    run_dir.display()
+                )
+            })?);
+        }
+        let names: Vec<String> = layouts.iter().map(|l| l.name.clone()).collect();
+        let peers: Vec<SocketAddr> = layouts.iter().map(|l| l.peer_addr).collect();
+        let proxy = Proxy::start(&names, &peers)
+            .await
+            .map_err(|e| format!("cannot start the proxy: {e}"))?;
+        let mut nodes = Vec::new();
+        for l in &layouts {
+            let mine: Vec<(String, SocketAddr)> = layouts
+                .iter()
+                .filter(|o| o.index != l.index)
+                .map(|o| {
+                    (
+                        o.name.clone(),
+                        proxy
+                            .address(l.index, o.index)
+                            .expect("every pair is proxied"),
+                    )
+                })
+                .collect();
+            let args = node_args(system, l, &mine, extra_args);
+            nodes.push(Mutex::new(NodeProcess::new(
+                l.clone(),
+                binary.clone(),
+                args,
+            )));
+        }
+        Ok(LocalCluster {
+            system,
+            names,
+            nodes,
+            proxy,
+            layouts,
+        })
+    }
+
+    pub fn layouts(&self) -> &[NodeLayout] {
+        &self.layouts
+    }
+
+    pub fn proxy(&self) -> &Proxy {
+        &self.proxy
+    }
+
+    /// Where clients reach each node (directly, not through the proxy).
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        self.layouts
+            .iter()
+            .map(|l| Endpoint {
+                name: l.name.clone(),
+                addr: l.client_addr,
+            })
+            .collect()
+    }
+
+    fn index(&self, node: &str) -> Result<usize, String> {
+        self.names
+            .iter()
+            .position(|n| n == node)
+            .ok_or_else(|| format!("node {node:?} is not part of the cluster"))
+    }
+
+    pub fn start_all(&self) -> Result<(), String> {
+        for n in &self.nodes {
+            lock(n).start()?;
+        }
+        Ok(())
+    }
+
+    /// Stops every node (resuming paused ones first), waiting up to `grace` each.
+    pub fn stop_all(&self, grace: Duration) {
+        for n in &self.nodes {
+            lock(n).stop(grace);
+        }
+    }
+
+    /// Kills every node at once (for emergencies).
+    pub fn kill_all(&self) {
+        for n in &self.nodes {
+            let _ = lock(n).kill();
+        }
+    }
+
+    /// Process ids of the nodes now running.
+    pub fn pids(&self) -> Vec<u32> {
+        self.nodes.iter().filter_map(|n| lock(n).pid()).collect()
+    }
+
+    pub fn is_running(&self, i: usize) -> bool {
+        lock(&self.nodes[i]).is_running()
+    }
+
+    /// A node's answer to the `status` op.
+    pub async fn status(&self, i: usize, timeout: Duration) -> Result<Value, String> {
+        let r = call_once(self.layouts[i].client_addr, wire::Op::Status, timeout).await?;
+        if !r.ok {
+            return Err(format!(
+                "{} answered status with an error: {}",
+                self.names[i],
+                r.error.map(|e| e.message).unwrap_or_default()
+            ));
+        }
+        Ok(Value::Object(r.body))
+    }
+
+    /// Every node's status, `None` where it did not answer.
+    pub async fn statuses(&self, timeout: Duration) -> Vec<Option<Value>> {
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..self.layouts.len() {
+            let addr = self.layouts[i].client_addr;
+            set.spawn(async move { (i, call_once(addr, wire::Op::Status, timeout).await) });
+        }
+        let mut out = vec![None; self.layouts.len()];
+        while let Some(Ok((i, r))) = set.join_next().await {
+            if let Ok(r) = r {
+                if r.ok {
+                    out[i] = Some(Value::Object(r.body));
+                }
+            }
+        }
+        out
+    }
+
+    /// The node that says it leads, with the highest term or epoch among those that do.
+    pub async fn find_leader(&self) -> Option<String> {
+        let st = self.statuses(Duration::from_millis(500)).await;
+        let mut best: Option<(u64, String)> = None;
+        for (i, s) in st.iter().enumerate() {
+            let Some(s) = s else { continue };
+            let role = s.get("role").and_then(Value::as_str).unwrap_or("");
+            if role != "leader" && role != "leading" {
+                continue;
+            }
+            let term = ["term", "epoch"]
+                .iter()
+                .find_map(|k| s.get(*k).and_then(Value::as_u64))
+                .unwrap_or(0);
+            if best.as_ref().is_none_or(|(t, _)| term > *t) {
+                best = Some((term, self.names[i].clone()));
+            }
+        }
+        best.map(|b| b.1)
+    }
+
+    /// Waits until every running node answers `status` and one of them leads. Returns the leader.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<String, String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let st = self.statuses(Duration::from_millis(500)).await;
+            let answered = st.iter().filter(|s| s.is_some()).count();
+            if answered == self.layouts.len() {
+                if let Some(l) = self.find_leader().await {
+                    return Ok(l);
+                }
+            }
+            if Instant::now() >= deadline {
+                let missing: Vec<&str> = st
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| s.is_none())
+                    .map(|(i, _)| self.names[i].as_str())
+                    .collect();
+                return Err(if missing.is_empty() {
+                    format!("no leader emerged within {timeout:?}")
+                } else {
+                    format!(
+                        "nodes {} did not answer status within {timeout:?} (see their logs under nodes/)",
+                        missing.join(", ")
+                    )
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Names, addresses, proxy links and command lines, for test.json.
+    pub fn describe(&self) -> Value {
+        let nodes: Vec<Value> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let n = lock(n);
+                json!({
+                    "name": n.layout.name,
+                    "host": n.layout.host.to_string(),
+                    "client_addr": n.layout.client_addr.to_string(),
+                    "peer_addr": n.layout.peer_addr.to_string(),
+                    "data_dir": n.layout.data_dir.display().to_string(),
+                    "log": n.layout.log_path.display().to_string(),
+                    "command": n.command_line(),
+                })
+            })
+            .collect();
+        let links: Vec<Value> = self
+            .proxy
+            .links()
+            .iter()
+            .map(|l| json!({"from": self.names[l.from], "to": self.names[l.to], "listen": l.listen.to_string(), "target": l.target.to_string()}))
+            .collect();
+        json!({"system": self.system.name(), "nodes": nodes, "proxy_links": links})
+    }
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        self.kill_all();
+    }
+}
+
+impl nemeses::Cluster for LocalCluster {
+    fn node_names(&self) -> Vec<String> {
+        self.names.clone()
+    }
+
+    async fn set_grudge(&self, grudge: &Grudge) -> Result<(), String> {
+        self.proxy.set_grudge(grudge)
+    }
+
+    async fn kill(&self, node: &str) -> Result<(), String> {
+        let i = self.index(node)?;
+        lock(&self.nodes[i]).kill()
+    }
+
+    async fn start(&self, node: &str) -> Result<(), String> {
+        let i = self.index(node)?;
+        lock(&self.nodes[i]).start()
+    }
+
+    async fn pause(&self, node: &str) -> Result<(), String> {
+        let i = self.index(node)?;
+        lock(&self.nodes[i]).pause()
+    }
+
+    async fn resume(&self, node: &str) -> Result<(), String> {
+        let i = self.index(node)?;
+        lock(&self.nodes[i]).resume()
+    }
+
+    async fn leader(&self) -> Option<String> {
+        self.find_leader().await
+    }
+}

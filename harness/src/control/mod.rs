@@ -1,0 +1,13 @@
+//! Control of local node processes: locating binaries, laying out each node's address, ports and
+//! directories, starting, signalling and stopping nodes, and the cluster they form with the proxy.
+
+mod binary;
+mod cluster;
+mod layout;
+mod process;
+mod spawn;
+
+pub use binary::locate_binary;
+pub use cluster::LocalCluster;
+pub use layout::NodeLayout;
+pub use process::NodeProcess;

@@ -1,0 +1,396 @@
+//! The run's journal: every invocation, completion and nemesis action appended to
+//! `history.jsonl` as it happens (Contract 1).
+//!
+//! Recording is two steps. On the caller's thread, under one short lock, the event gets its index
+//! and its time (so file order and time order agree, and an invocation is stamped before its
+//! request is sent) and is queued. A writer thread drains the queue every few milliseconds,
+//! serializes the events and appends them with one `write` per batch of whole lines, so a harness
+//! killed at any moment leaves a history whose complete lines are all valid; at most the last
+//! few milliseconds are lost. The writer thread's CPU time is measured: it is the cost of
+//! journaling.
+
+use serde_json::{Map, Value};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use workloads::{Completion, Invocation, Outcome};
+
+/// One queued event.
+struct Rec {
+    index: u64,
+    time: u64,
+    kind: &'static str,
+    /// `None` for the nemesis.
+    process: Option<u64>,
+    f: String,
+    key: Option<String>,
+    value: Value,
+    node: Option<String>,
+    error: Option<String>,
+    meta: Map<String, Value>,
+}
+
+#[derive(Default)]
+struct Queue {
+    recs: Vec<Rec>,
+    next_index: u64,
+    last_time: u64,
+    closed: bool,
+}
+
+/// Live counters for the progress line and the summary.
+#[derive(Default)]
+pub struct Counters {
+    pub invocations: AtomicU64,
+    pub ok: AtomicU64,
+    pub fail: AtomicU64,
+    pub info: AtomicU64,
+    pub fault: Mutex<Option<String>>,
+}
+
+/// What the writer thread reports at the end.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JournalStats {
+    pub events: u64,
+    pub bytes: u64,
+    /// CPU time of the writer thread.
+    pub writer_cpu: Duration,
+    /// Largest number of events queued at once.
+    pub max_queued: usize,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    wake: Condvar,
+    start: Instant,
+    failed: AtomicBool,
+}
+
+pub struct Journal {
+    shared: Arc<Shared>,
+    pub counters: Counters,
+    writer: Mutex<Option<JoinHandle<std::io::Result<JournalStats>>>>,
+}
+
+/// How often the writer drains the queue.
+const FLUSH_EVERY: Duration = Duration::from_millis(5);
+
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: plain syscall writing into a local.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
+impl Journal {
+    /// Creates `path` and starts the writer; times count from `start`.
+    pub fn create(path: &Path, start: Instant) -> std::io::Result<Journal> {
+        let file = File::create(path)?;
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            wake: Condvar::new(),
+            start,
+            failed: AtomicBool::new(false),
+        });
+        let s2 = shared.clone();
+        let writer = std::thread::Builder::new()
+            .name("faultline-journal".into())
+            .spawn(move || writer_loop(s2, file))?;
+        Ok(Journal {
+            shared,
+            counters: Counters::default(),
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Nanoseconds since the test started.
+    pub fn now(&self) -> u64 {
+        self.shared.start.elapsed().as_nanos() as u64
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push(
+        &self,
+        kind: &'static str,
+        process: Option<u64>,
+        f: String,
+        key: Option<String>,
+        value: Value,
+        node: Option<String>,
+        error: Option<String>,
+        meta: Map<String, Value>,
+    ) {
+        let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+        if q.closed {
+            return;
+        }
+        let time = (self.shared.start.elapsed().as_nanos() as u64).max(q.last_time);
+        q.last_time = time;
+        let index = q.next_index;
+        q.next_index += 1;
+        q.recs.push(Rec {
+            index,
+            time,
+            kind,
+            process,
+            f,
+            key,
+            value,
+            node,
+            error,
+            meta,
+        });
+    }
+
+    /// Stops accepting events, writes everything queued, fsyncs, and reports.
+    pub fn close(&self) -> std::io::Result<JournalStats> {
+        {
+            let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            q.closed = true;
+        }
+        self.shared.wake.notify_all();
+        let h = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match h {
+            Some(h) => h
+                .join()
+                .map_err(|_| std::io::Error::other("the journal writer panicked"))?,
+            None => Err(std::io::Error::other("the journal was already closed")),
+        }
+    }
+
+    /// Whether writing the journal has failed (the run must then stop).
+    pub fn failed(&self) -> bool {
+        self.shared.failed.load(Ordering::Relaxed)
+    }
+}
+
+fn writer_loop(shared: Arc<Shared>, mut file: File) -> std::io::Result<JournalStats> {
+    let mut stats = JournalStats::default();
+    let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
+    let mut batch: Vec<Rec> = Vec::new();
+    loop {
+        let closed = {
+            let q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
+            let (mut q, _) = shared
+                .wake
+                .wait_timeout_while(q, FLUSH_EVERY, |q| !q.closed)
+                .unwrap_or_else(|e| e.into_inner());
+            stats.max_queued = stats.max_queued.max(q.recs.len());
+            std::mem::swap(&mut q.recs, &mut batch);
+            q.closed
+        };
+        if !batch.is_empty() {
+            out.clear();
+            for r in batch.drain(..) {
+                write_line(&mut out, &r);
+            }
+            if let Err(e) = file.write_all(&out) {
+                shared.failed.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
+            stats.bytes += out.len() as u64;
+            // Keep the batch buffers from growing without bound after a burst.
+            if out.capacity() > 8 << 20 {
+                out = Vec::with_capacity(1 << 20);
+            }
+            if batch.capacity() > 1 << 16 {
+                batch = Vec::new();
+            }
+        }
+        if closed {
+            file.sync_all()?;
+            stats.events = shared
+                .queue
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .next_index;
+            stats.writer_cpu = thread_cpu_time();
+            return Ok(stats);
+        }
+    }
+}
+
+fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
+}
+
+/// One Contract 1 line.
+fn write_line(out: &mut Vec<u8>, r: &Rec) {
+    use std::io::Write as _;
+    let _ = write!(
+        out,
+        "{{\"index\":{},\"time\":{},\"type\":\"{}\",\"process\":",
+        r.index, r.time, r.kind
+    );
+    match r.process {
+        Some(p) => {
+            let _ = write!(out, "{p}");
+        }
+        None => out.extend_from_slice(b"\"nemesis\""),
+    }
+    out.extend_from_slice(b",\"f\":");
+    write_json_str(out, &r.f);
+    if let Some(k) = &r.key {
+        out.extend_from_slice(b",\"key\":");
+        write_json_str(out, k);
+    }
+    out.extend_from_slice(b",\"value\":");
+    serde_json::to_writer(&mut *out, &r.value).expect("writing to a Vec cannot fail");
+    if let Some(n) = &r.node {
+        out.extend_from_slice(b",\"node\":");
+        write_json_str(out, n);
+    }
+    if let Some(e) = &r.error {
+        out.extend_from_slice(b",\"error\":");
+        write_json_str(out, e);
+    }
+    for (k, v) in &r.meta {
+        if matches!(
+            k.as_str(),
+            "index" | "time" | "type" | "process" | "f" | "key" | "value" | "node" | "error"
+        ) {
+            continue;
+        }
+        out.push(b',');
+        write_json_str(out, k);
+        out.push(b':');
+        serde_json::to_writer(&mut *out, v).expect("writing to a Vec cannot fail");
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+impl workloads::Recorder for Journal {
+    fn invoke(&self, process: u64, inv: &Invocation) {
+        self.counters.invocations.fetch_add(1, Ordering::Relaxed);
+        self.push(
+            "invoke",
+            Some(process),
+            inv.f.to_string(),
+            inv.key.clone(),
+            inv.value.clone(),
+            None,
+            None,
+            Map::new(),
+        );
+    }
+
+    fn complete(&self, process: u64, inv: &Invocation, done: &Completion) {
+        let c = match done.outcome {
+            Outcome::Ok => &self.counters.ok,
+            Outcome::Fail => &self.counters.fail,
+            Outcome::Info => &self.counters.info,
+        };
+        c.fetch_add(1, Ordering::Relaxed);
+        self.push(
+            done.outcome.as_str(),
+            Some(process),
+            inv.f.to_string(),
+            inv.key.clone(),
+            done.value.clone(),
+            done.node.clone(),
+            done.error.clone(),
+            done.meta.clone(),
+        );
+    }
+}
+
+impl nemeses::NemesisLog for Journal {
+    fn record(&self, f: &str, value: Value, error: Option<String>) {
+        match &error {
+            Some(e) => tracing::warn!("nemesis {f} {value}: {e}"),
+            None => tracing::info!("nemesis {f} {value}"),
+        }
+        self.push(
+            "info",
+            None,
+            f.to_string(),
+            None,
+            value,
+            None,
+            error,
+            Map::new(),
+        );
+    }
+
+    fn active(&self, fault: Option<String>) {
+        *self
+            .counters
+            .fault
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = fault;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nemeses::NemesisLog;
+    use serde_json::json;
+    use workloads::Recorder;
+
+    #[test]
+    fn journal_lines_are_contract_1_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        let j = Journal::create(&path, Instant::now()).unwrap();
+        let w = Invocation {
+            f: "write",
+            key: Some("k \"q\"".into()),
+            value: json!(42),
+        };
+        j.invoke(0, &w);
+        j.record("start-partition", json!({"grudge": {"n1": ["n2"]}}), None);
+        let mut done = Completion::ok(json!(42)).on("n1");
+        done.meta.insert("term".into(), json!(3));
+        j.complete(0, &w, &done);
+        let r = Invocation::read("k \"q\"");
+        j.invoke(1, &r);
+        j.complete(1, &r, &Completion::info(Value::Null, "timeout"));
+        j.invoke(11, &r);
+        let stats = j.close().unwrap();
+        assert_eq!(stats.events, 6);
+        let h = histories::read_jsonl(std::fs::File::open(&path).unwrap()).unwrap();
+        assert_eq!(h.ops.len(), 3);
+        assert_eq!(h.nemesis.len(), 1);
+        assert_eq!(h.ops[0].key.as_deref(), Some("k \"q\""));
+        assert_eq!(h.ops[0].meta.get("term"), Some(&json!(3)));
+        assert_eq!(h.ops[0].node.as_deref(), Some("n1"));
+        assert_eq!(h.ops[1].error.as_deref(), Some("timeout"));
+        assert_eq!(h.ops[2].status, histories::OpStatus::Info);
+        // Closed: later events are ignored rather than written after the fsync.
+        j.invoke(5, &r);
+        assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 6);
+    }
+
+    #[test]
+    fn concurrent_writers_keep_index_and_time_in_file_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        let j = Arc::new(Journal::create(&path, Instant::now()).unwrap());
+        let hs: Vec<_> = (0..4u64)
+            .map(|p| {
+                let j = j.clone();
+                std::thread::spawn(move || {
+                    for i in 0..2000 {
+                        let inv = Invocation::read(format!("{}", i % 7));
+                        j.invoke(p, &inv);
+                        j.complete(p, &inv, &Completion::ok(json!(i)));
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        j.close().unwrap();
+        let h = histories::read_jsonl(std::fs::File::open(&path).unwrap()).unwrap();
+        assert_eq!(h.ops.len(), 8000);
+    }
+}

@@ -1,0 +1,585 @@
+//! `faultline test`: start a cluster, drive a workload against it under a nemesis, journal the
+//! history, heal and recover, do final reads, check, summarize, and store it all (Contract 3).
+
+use crate::analysis;
+use crate::control::{locate_binary, LocalCluster};
+use crate::journal::{Journal, JournalStats};
+use crate::progress::Progress;
+use crate::runlog::RunLog;
+use clap::Args;
+use nemeses::{Nemesis, Plan};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use workloads::client::{
+    AnyClient, ClientOptions, MemorySystem, RaftClient, SystemKind, ZabClient,
+};
+use workloads::{run_final_reads, run_workers, Mix, WorkerConfig, WorkloadKind, WorkloadSpec};
+
+/// Options of `faultline test`.
+#[derive(Args, Debug, Clone)]
+pub struct TestArgs {
+    /// The system under test: raft, zab, or noop (an in-process map, to measure the harness).
+    #[arg(long, default_value = "raft")]
+    pub system: String,
+    /// The workload: register, set or kv.
+    #[arg(long, default_value = "register")]
+    pub workload: String,
+    /// Faults: none, partition, kill, pause, or a comma-separated list.
+    #[arg(long, default_value = "partition,kill")]
+    pub nemesis: String,
+    /// Seconds of each fault and of each quiet spell between faults.
+    #[arg(long, default_value_t = 10.0)]
+    pub nemesis_interval: f64,
+    /// Number of nodes.
+    #[arg(long, default_value_t = 5)]
+    pub nodes: usize,
+    /// Number of client workers.
+    #[arg(long, default_value_t = 10)]
+    pub concurrency: u64,
+    /// Seconds of workload before the final phase.
+    #[arg(long, default_value_t = 60.0)]
+    pub time_limit: f64,
+    /// Operations per second across all workers (0: unlimited).
+    #[arg(long, default_value_t = 200.0)]
+    pub rate: f64,
+    /// Seed of the fault schedule and of every worker's operations (default: from the clock).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Directory of stored runs.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// Name of the test in the store (default: system-workload-nemesis).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// read,write,cas weights of the register and kv workloads.
+    #[arg(long, default_value = "50,30,20")]
+    pub mix: String,
+    /// register: about how many operations each key gets before a fresh key replaces it.
+    #[arg(long, default_value_t = 100)]
+    pub ops_per_key: u64,
+    /// kv: number of keys.
+    #[arg(long, default_value_t = 5)]
+    pub keys: u64,
+    /// Seconds a client waits for one request before recording info.
+    #[arg(long, default_value_t = 2.0)]
+    pub op_timeout: f64,
+    /// zab: sync before every read.
+    #[arg(long)]
+    pub zab_sync_reads: bool,
+    /// Directory holding raft-node / zab-node (default: next to faultline, else built with cargo).
+    #[arg(long)]
+    pub bin_dir: Option<PathBuf>,
+    /// Extra argument for every node's command line (repeatable), e.g. --node-arg=--bug=NAME.
+    #[arg(long = "node-arg", allow_hyphen_values = true)]
+    pub node_args: Vec<String>,
+    /// Seconds to wait for the cluster to be ready at start and after healing.
+    #[arg(long, default_value_t = 30.0)]
+    pub recovery_timeout: f64,
+    /// Seconds the linearizability checker may spend per key.
+    #[arg(long, default_value_t = 30.0)]
+    pub check_timeout: f64,
+    /// Skip checking (the history is still stored; `faultline analyze` checks it later).
+    #[arg(long)]
+    pub no_check: bool,
+}
+
+/// Everything derived from the arguments, validated.
+struct Config {
+    system: SystemKind,
+    spec: WorkloadSpec,
+    kinds: Vec<nemeses::FaultKind>,
+    seed: u64,
+    name: String,
+}
+
+fn validate(a: &TestArgs) -> Result<Config, String> {
+    let system: SystemKind = a
+        .system
+        .parse()
+        .map_err(|e: workloads::WorkloadError| e.to_string())?;
+    let kind: WorkloadKind = a
+        .workload
+        .parse()
+        .map_err(|e: workloads::WorkloadError| e.to_string())?;
+    let kinds = nemeses::parse_kinds(&a.nemesis).map_err(|e| e.to_string())?;
+    let mix: Mix = a
+        .mix
+        .parse()
+        .map_err(|e: workloads::WorkloadError| e.to_string())?;
+    if a.nodes == 0 || a.nodes > 200 {
+        return Err(format!(
+            "--nodes must be between 1 and 200, not {}",
+            a.nodes
+        ));
+    }
+    if a.concurrency == 0 {
+        return Err("--concurrency must be at least 1".into());
+    }
+    for (name, v) in [
+        ("--time-limit", a.time_limit),
+        ("--nemesis-interval", a.nemesis_interval),
+        ("--op-timeout", a.op_timeout),
+        ("--recovery-timeout", a.recovery_timeout),
+        ("--check-timeout", a.check_timeout),
+    ] {
+        if !(v.is_finite() && v > 0.0 && v < 1e7) {
+            return Err(format!(
+                "{name} must be a positive number of seconds, not {v}"
+            ));
+        }
+    }
+    if !(a.rate.is_finite() && a.rate >= 0.0) {
+        return Err(format!(
+            "--rate must be zero (unlimited) or positive, not {}",
+            a.rate
+        ));
+    }
+    if system == SystemKind::Noop && !kinds.is_empty() {
+        return Err(
+            "the noop system runs in-process and cannot take faults; use --nemesis none".into(),
+        );
+    }
+    if kinds.contains(&nemeses::FaultKind::Partition) && a.nodes < 2 {
+        return Err("partitions need at least 2 nodes".into());
+    }
+    let seed = a.seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(1)
+            % 1_000_000_000
+    });
+    let mut spec = WorkloadSpec::new(kind, a.concurrency);
+    spec.mix = mix;
+    spec.ops_per_key = a.ops_per_key.max(1);
+    spec.keys = a.keys.max(1);
+    let nemesis_name = if kinds.is_empty() {
+        "none".to_string()
+    } else {
+        kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join("+")
+    };
+    let name = a
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}-{}-{}", system.name(), kind.name(), nemesis_name));
+    if name.is_empty() || name.contains('/') || name.starts_with('.') {
+        return Err(format!("--name {name:?} must be a plain directory name"));
+    }
+    Ok(Config {
+        system,
+        spec,
+        kinds,
+        seed,
+        name,
+    })
+}
+
+/// Runs `faultline test`; returns the process exit code (Contract 4).
+pub fn run(args: TestArgs) -> ExitCode {
+    let cfg = match validate(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("faultline test: {e}");
+            return ExitCode::from(crate::EXIT_BAD_INPUT);
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("faultline test: cannot start the async runtime: {e}");
+            return ExitCode::from(crate::EXIT_HARNESS);
+        }
+    };
+    match rt.block_on(run_async(args, cfg)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("faultline test: {e}");
+            ExitCode::from(crate::EXIT_HARNESS)
+        }
+    }
+}
+
+/// The clients for each worker and final read.
+#[derive(Clone)]
+enum Clients {
+    Nodes {
+        system: SystemKind,
+        endpoints: Vec<workloads::client::Endpoint>,
+        opts: ClientOptions,
+    },
+    Memory(MemorySystem),
+}
+
+impl Clients {
+    fn for_node(&self, node: usize) -> AnyClient {
+        match self {
+            Clients::Memory(m) => AnyClient::Memory(m.client()),
+            Clients::Nodes {
+                system,
+                endpoints,
+                opts,
+            } => {
+                let ep = endpoints[node % endpoints.len()].clone();
+                match system {
+                    SystemKind::Zab => {
+                        AnyClient::Zab(ZabClient::new(ep, opts.op_timeout, opts.zab_sync_reads))
+                    }
+                    _ => AnyClient::Raft(RaftClient::new(ep, opts.op_timeout)),
+                }
+            }
+        }
+    }
+}
+
+/// Turns true on the first Ctrl-C or SIGTERM.
+fn interrupt_signal() -> watch::Receiver<bool> {
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let term_fut = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term_fut => {}
+        }
+        let _ = tx.send(true);
+    });
+    rx
+}
+
+fn write_json(path: &Path, v: &Value) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
+    let interrupted = interrupt_signal();
+    let run_dir = crate::store::create_run_dir(&args.store, &cfg.name)?;
+    let log = Arc::new(
+        RunLog::create(&run_dir.join("log.txt"))
+            .map_err(|e| format!("cannot create log.txt in {}: {e}", run_dir.display()))?,
+    );
+    eprintln!("faultline: run directory {}", run_dir.display());
+    log.line(&format!(
+        "test {}: system {}, workload {}, nemesis {}, {} nodes, concurrency {}, {} s, rate {}, seed {}",
+        cfg.name,
+        cfg.system.name(),
+        cfg.spec.kind.name(),
+        args.nemesis,
+        args.nodes,
+        args.concurrency,
+        args.time_limit,
+        args.rate,
+        cfg.seed
+    ));
+    let time_limit = Duration::from_secs_f64(args.time_limit);
+    let recovery = Duration::from_secs_f64(args.recovery_timeout);
+    let opts = ClientOptions {
+        op_timeout: Duration::from_secs_f64(args.op_timeout),
+        zab_sync_reads: args.zab_sync_reads,
+    };
+
+    // The cluster.
+    let cluster: Option<Arc<LocalCluster>> = match cfg.system {
+        SystemKind::Noop => None,
+        sys => {
+            let (bin, pkg) = match sys {
+                SystemKind::Zab => ("zab-node", "zab"),
+                _ => ("raft-node", "raft"),
+            };
+            let binary = locate_binary(bin, pkg, args.bin_dir.as_deref())?;
+            log.line(&format!("binary {}", binary.display()));
+            let c =
+                LocalCluster::create(sys, binary, args.nodes, &run_dir, &args.node_args).await?;
+            Some(Arc::new(c))
+        }
+    };
+    let node_names: Vec<String> = match &cluster {
+        Some(c) => nemeses::Cluster::node_names(c.as_ref()),
+        None => vec!["local".into()],
+    };
+    let plan = Plan::generate(
+        &cfg.kinds,
+        &node_names,
+        cfg.seed,
+        (args.nemesis_interval * 1000.0) as u64,
+        (args.time_limit * 1000.0) as u64,
+    );
+    let test_json = json!({
+        "name": cfg.name,
+        "seed": cfg.seed,
+        "system": cfg.system.name(),
+        "workload": cfg.spec,
+        "nemesis": args.nemesis,
+        "nemesis_kinds": cfg.kinds,
+        "nemesis_interval_s": args.nemesis_interval,
+        "nodes": args.nodes,
+        "concurrency": args.concurrency,
+        "time_limit_s": args.time_limit,
+        "rate": args.rate,
+        "op_timeout_s": args.op_timeout,
+        "zab_sync_reads": args.zab_sync_reads,
+        "node_args": args.node_args,
+        "recovery_timeout_s": args.recovery_timeout,
+        "plan": plan,
+        "cluster": cluster.as_ref().map(|c| c.describe()),
+        "versions": {"faultline": env!("CARGO_PKG_VERSION")},
+        "command": std::env::args().collect::<Vec<_>>(),
+        "rerun": rerun_command(&args, &cfg),
+    });
+    write_json(&run_dir.join("test.json"), &test_json)?;
+
+    // Start and wait.
+    if let Some(c) = &cluster {
+        c.start_all()?;
+        log.line(&format!(
+            "started {} nodes; waiting for a leader",
+            args.nodes
+        ));
+        let ready = tokio::select! {
+            r = c.wait_ready(recovery) => r,
+            _ = wait_true(interrupted.clone()) => Err("interrupted before the cluster was ready".into()),
+        };
+        match ready {
+            Ok(l) => log.line(&format!("cluster ready; leader {l}")),
+            Err(e) => {
+                c.stop_all(Duration::from_secs(2));
+                return Err(format!("the cluster did not come up: {e}"));
+            }
+        }
+    }
+
+    let start = Instant::now();
+    let journal = Arc::new(
+        Journal::create(&run_dir.join("history.jsonl"), start)
+            .map_err(|e| format!("cannot create history.jsonl: {e}"))?,
+    );
+    let progress = Progress::start(journal.clone(), start, time_limit);
+    let clients = match &cluster {
+        Some(c) => Clients::Nodes {
+            system: cfg.system,
+            endpoints: c.endpoints(),
+            opts,
+        },
+        None => Clients::Memory(MemorySystem::default()),
+    };
+
+    // The nemesis runs until the time limit (or an interrupt).
+    let (nem_stop_tx, nem_stop_rx) = watch::channel(false);
+    let nemesis_task = cluster.clone().map(|c| {
+        let j = journal.clone();
+        let plan = plan.clone();
+        let mut stop = nem_stop_rx.clone();
+        let intr = interrupted.clone();
+        tokio::spawn(async move {
+            let mut n = Nemesis::new(plan);
+            let (tx, rx) = watch::channel(false);
+            let fwd = tokio::spawn(async move {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => {}
+                    _ = wait_true(intr) => {}
+                }
+                let _ = tx.send(true);
+            });
+            n.run(c.as_ref(), j.as_ref(), start, rx).await;
+            fwd.abort();
+            n
+        })
+    });
+
+    log.line("main phase");
+    let wcfg = WorkerConfig {
+        concurrency: args.concurrency,
+        seed: cfg.seed,
+        time_limit,
+        rate: args.rate,
+    };
+    let cl = clients.clone();
+    let report = run_workers(
+        &wcfg,
+        &cfg.spec,
+        move |w| cl.for_node(w as usize),
+        journal.clone(),
+        start,
+        interrupted.clone(),
+    )
+    .await;
+    let _ = nem_stop_tx.send(true);
+    let was_interrupted = *interrupted.borrow();
+    log.line(&format!(
+        "main phase over after {:.1} s: {} invocations{}",
+        start.elapsed().as_secs_f64(),
+        report.invocations,
+        if was_interrupted {
+            " (interrupted)"
+        } else {
+            ""
+        }
+    ));
+
+    // Final phase: heal everything, restart every node, wait for recovery, final reads.
+    progress.message("final phase: healing");
+    let mut recovered = true;
+    if let (Some(c), Some(task)) = (&cluster, nemesis_task) {
+        match task.await {
+            Ok(mut n) => n.heal_all(c.as_ref(), journal.as_ref()).await,
+            Err(e) => {
+                log.line(&format!("the nemesis task failed: {e}; healing directly"));
+                c.proxy().heal();
+            }
+        }
+        log.line("healed every fault; every node resumed and running");
+        if !was_interrupted {
+            progress.message("final phase: waiting for recovery");
+            let r = tokio::select! {
+                r = c.wait_ready(recovery) => r,
+                _ = wait_true(interrupted.clone()) => Err("interrupted".into()),
+            };
+            match r {
+                Ok(l) => log.line(&format!("recovered; leader {l}")),
+                Err(e) => {
+                    recovered = false;
+                    log.line(&format!("the cluster did not recover: {e}"));
+                }
+            }
+        }
+    }
+    if !*interrupted.borrow() {
+        progress.message("final phase: final reads");
+        let reads = cfg.spec.final_reads(&report.gens, node_names.len());
+        let cl = clients.clone();
+        let final_reads = run_final_reads(
+            reads,
+            move |n| cl.for_node(n),
+            journal.clone(),
+            report.next_process,
+            if recovered { 10 } else { 2 },
+            Duration::from_millis(500),
+            interrupted.clone(),
+        )
+        .await;
+        let ok = final_reads
+            .iter()
+            .filter(|r| {
+                r.completion
+                    .as_ref()
+                    .is_some_and(|c| c.outcome == workloads::Outcome::Ok)
+            })
+            .count();
+        log.line(&format!(
+            "final reads: {ok} of {} succeeded",
+            final_reads.len()
+        ));
+    }
+    drop(progress);
+    let jstats = journal
+        .close()
+        .map_err(|e| format!("writing history.jsonl failed: {e}"))?;
+    let elapsed = start.elapsed();
+    if let Some(c) = &cluster {
+        c.stop_all(Duration::from_secs(3));
+        log.line("stopped every node");
+    }
+    let interrupted_now = *interrupted.borrow();
+    if interrupted_now {
+        eprintln!("faultline: interrupted — healed, resumed and stopped the nodes; checking what was recorded");
+    }
+    let jour = journal_json(&jstats, elapsed);
+    log.line(&format!("journal: {jour}"));
+    check_and_report(
+        &run_dir,
+        cfg.spec.kind,
+        Duration::from_secs_f64(args.check_timeout),
+        args.no_check,
+        Some(jour),
+        interrupted_now,
+        &log,
+    )
+}
+
+fn journal_json(s: &JournalStats, elapsed: Duration) -> Value {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    json!({
+        "events": s.events,
+        "bytes": s.bytes,
+        "bytes_per_event": if s.events > 0 { s.bytes as f64 / s.events as f64 } else { 0.0 },
+        "events_per_s": s.events as f64 / secs,
+        "writer_cpu_s": s.writer_cpu.as_secs_f64(),
+        "writer_cpu_share_of_one_core": s.writer_cpu.as_secs_f64() / secs,
+        "max_queued": s.max_queued,
+    })
+}
+
+async fn wait_true(mut rx: watch::Receiver<bool>) {
+    if rx.wait_for(|v| *v).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// The command line that reruns this test with the same seed.
+fn rerun_command(a: &TestArgs, cfg: &Config) -> String {
+    let mut s = format!(
+        "faultline test --system {} --workload {} --nemesis {} --nemesis-interval {} --nodes {} --concurrency {} --time-limit {} --rate {} --seed {} --mix {} --ops-per-key {} --keys {} --op-timeout {}",
+        cfg.system.name(), cfg.spec.kind.name(), if a.nemesis.is_empty() { "none" } else { &a.nemesis },
+        a.nemesis_interval, a.nodes, a.concurrency, a.time_limit, a.rate, cfg.seed, a.mix, a.ops_per_key, a.keys, a.op_timeout
+    );
+    if a.zab_sync_reads {
+        s.push_str(" --zab-sync-reads");
+    }
+    for n in &a.node_args {
+        s.push_str(&format!(" --node-arg={n}"));
+    }
+    s
+}
+
+/// Reads the run's history, checks it, writes results.json, prints the summary; the exit code
+/// follows the verdict.
+pub fn check_and_report(
+    run_dir: &Path,
+    workload: WorkloadKind,
+    check_timeout: Duration,
+    no_check: bool,
+    journal: Option<Value>,
+    interrupted: bool,
+    log: &RunLog,
+) -> Result<ExitCode, String> {
+    let (h, cut) = crate::analyze::load_history(&run_dir.join("history.jsonl"))?;
+    if let Some(c) = &cut {
+        log.line(c);
+        eprintln!("faultline: {c}");
+    }
+    if no_check {
+        let (summary, text) = crate::summary::summarize(&h);
+        let results = json!({"valid": "unknown", "checkers": {}, "explanation": "not checked (--no-check)", "summary": summary, "journal": journal});
+        write_json(&run_dir.join("results.json"), &results)?;
+        println!("{text}verdict: UNKNOWN — not checked (--no-check)");
+        return Ok(ExitCode::from(2));
+    }
+    let t = Instant::now();
+    let mut a = analysis::analyze(&h, workload, check_timeout);
+    if let Some(j) = journal {
+        a.results["journal"] = j;
+    }
+    a.results["interrupted"] = json!(interrupted);
+    a.results["check_seconds"] = json!(t.elapsed().as_secs_f64());
+    write_json(&run_dir.join("results.json"), &a.results)?;
+    log.line(&format!("verdict {}", a.valid.as_str()));
+    print!("{}", a.text);
+    println!("run stored in {}", run_dir.display());
+    Ok(ExitCode::from(a.valid.exit_code() as u8))
+}

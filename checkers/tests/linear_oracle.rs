@@ -63,6 +63,8 @@ fn oracle(h: &History) -> bool {
 // Random histories from a simulated register, with injected anomalies.
 
 struct Gen {
+    /// chance in 10 that an operation that took effect still completes with info
+    info: u32,
     unique: bool,
     with_cas: bool,
     anomalies: bool,
@@ -177,7 +179,7 @@ fn generate(rng: &mut StdRng, g: &Gen) -> History {
                 };
             } else if !success {
                 op.status = OpStatus::Fail; // cas mismatch: definite failure
-            } else if r == 0 {
+            } else if r < g.info {
                 op.status = OpStatus::Info; // took effect, but the client timed out
             } else {
                 op.status = OpStatus::Ok;
@@ -237,6 +239,7 @@ fn search_agrees_with_brute_force_on_10000_histories() {
     let mut counts = [0usize; 2];
     for n in 0..10_000 {
         let g = Gen {
+            info: 1,
             unique: n % 3 == 0,
             with_cas: n % 2 == 0,
             anomalies: n % 4 != 0,
@@ -278,6 +281,7 @@ fn zone_test_agrees_with_search_on_unique_value_histories() {
     let mut invalid = 0;
     for n in 0..10_000 {
         let g = Gen {
+            info: 1,
             unique: true,
             with_cas: false,
             anomalies: n % 2 == 0,
@@ -306,4 +310,45 @@ fn zone_test_agrees_with_search_on_unique_value_histories() {
     }
     assert!(zone_used > 9000, "zone test used on {zone_used} histories");
     assert!(invalid > 1000, "only {invalid} invalid histories");
+}
+
+#[test]
+fn search_agrees_with_brute_force_when_many_operations_time_out() {
+    // Optional (info) updates are where the search prunes hardest; test it hardest there.
+    let mut rng = StdRng::seed_from_u64(0x1f0);
+    let mut counts = [0usize; 2];
+    for n in 0..10_000 {
+        let g = Gen {
+            info: 5,
+            unique: n % 4 == 0,
+            with_cas: n % 3 != 0,
+            anomalies: n % 3 != 2,
+        };
+        let h = generate(&mut rng, &g);
+        let expect = oracle(&h);
+        counts[expect as usize] += 1;
+        let got = run(
+            if g.with_cas {
+                ModelKind::CasRegister
+            } else {
+                ModelKind::Register
+            },
+            &h,
+            n % 2 == 0,
+        );
+        assert_eq!(
+            got,
+            if expect {
+                Validity::Valid
+            } else {
+                Validity::Invalid
+            },
+            "history {n}: {:#?}",
+            h.ops
+        );
+    }
+    assert!(
+        counts[0] > 1000 && counts[1] > 1000,
+        "verdict mix {counts:?}"
+    );
 }

@@ -9,6 +9,7 @@ pub mod explain;
 pub mod memo;
 pub mod model;
 pub mod search;
+pub mod values;
 pub mod zone;
 
 pub use model::ModelKind;
@@ -67,6 +68,8 @@ pub struct KeyResult {
     /// Configurations explored by the search (0 for the zone test).
     pub explored: u64,
     pub memo_bytes: usize,
+    /// Time spent shrinking and explaining a violation (not part of `seconds`).
+    pub explain_seconds: f64,
 }
 
 /// The result for a history.
@@ -74,8 +77,11 @@ pub struct KeyResult {
 pub struct Report {
     pub valid: Validity,
     pub model: &'static str,
-    /// Checking time in seconds, wall clock, keys in parallel.
+    /// Time to decide every key, in seconds, wall clock, keys in parallel (parsing and
+    /// explanations excluded).
     pub check_seconds: f64,
+    /// Time spent shrinking violations to small witnesses and explaining them.
+    pub explain_seconds: f64,
     pub keys: Vec<KeyResult>,
 }
 
@@ -98,19 +104,47 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, String> {
     // Largest keys first so that parallel workers finish together.
     prepared.sort_by_key(|(_, n, _)| std::cmp::Reverse(*n));
     let cancel = AtomicBool::new(false);
-    let mut keys: Vec<KeyResult> = prepared
+    let decided: Vec<(KeyResult, Option<Pending>)> = prepared
         .into_par_iter()
         .map(|(key, n, p)| {
             if opts.fail_fast && cancel.load(Ordering::Relaxed) {
-                return skipped(key, n);
+                return (skipped(key, n), None);
             }
             let r = check_key(&history.ops, key, n, p, opts, &cancel);
-            if r.valid == Validity::Invalid && opts.fail_fast {
+            if r.0.valid == Validity::Invalid && opts.fail_fast {
                 cancel.store(true, Ordering::Relaxed);
             }
             r
         })
         .collect();
+    let check_seconds = start.elapsed().as_secs_f64();
+    // Explain the violations: shrink each to a small witness, in parallel across keys.
+    let t_explain = Instant::now();
+    let mut keys: Vec<KeyResult> = decided
+        .into_par_iter()
+        .map(|(mut r, pending)| {
+            if let Some(Pending {
+                mut prepared,
+                best,
+                stuck,
+            }) = pending
+            {
+                let t = Instant::now();
+                r.anomaly = Some(explain::search_anomaly(
+                    &history.ops,
+                    &prepared.ops,
+                    &mut prepared.values,
+                    &r.key,
+                    &best,
+                    stuck,
+                    opts.explain_budget,
+                ));
+                r.explain_seconds = t.elapsed().as_secs_f64();
+            }
+            r
+        })
+        .collect();
+    let explain_seconds = t_explain.elapsed().as_secs_f64();
     if opts.fail_fast && keys.iter().any(|k| k.valid == Validity::Invalid) {
         for k in keys
             .iter_mut()
@@ -127,7 +161,8 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, String> {
     Ok(Report {
         valid,
         model: opts.model.name(),
-        check_seconds: start.elapsed().as_secs_f64(),
+        check_seconds,
+        explain_seconds,
         keys,
     })
 }
@@ -150,7 +185,15 @@ fn skipped(key: String, n: usize) -> KeyResult {
         anomaly: None,
         explored: 0,
         memo_bytes: 0,
+        explain_seconds: 0.0,
     }
+}
+
+/// A violation found by the search, to be explained after every key is decided.
+struct Pending {
+    prepared: model::Prepared,
+    best: Vec<usize>,
+    stuck: usize,
 }
 
 fn check_key(
@@ -160,7 +203,7 @@ fn check_key(
     mut p: model::Prepared,
     opts: &Options,
     cancel: &AtomicBool,
-) -> KeyResult {
+) -> (KeyResult, Option<Pending>) {
     let t0 = Instant::now();
     let mut r = KeyResult {
         key,
@@ -172,6 +215,7 @@ fn check_key(
         anomaly: None,
         explored: 0,
         memo_bytes: 0,
+        explain_seconds: 0.0,
     };
     if opts.zone && zone::applies(&p.ops) {
         r.method = "zone";
@@ -180,7 +224,7 @@ fn check_key(
             r.anomaly = Some(explain::zone_anomaly(hist, &p.ops, &p.values, &r.key, &v));
         }
         r.seconds = t0.elapsed().as_secs_f64();
-        return r;
+        return (r, None);
     }
     let limits = Limits {
         deadline: t0 + opts.timeout,
@@ -190,25 +234,24 @@ fn check_key(
     let (outcome, stats) = search::search(&p.ops, &mut p.values, limits);
     r.explored = stats.steps;
     r.memo_bytes = stats.memo_bytes;
+    r.seconds = t0.elapsed().as_secs_f64();
     match outcome {
-        Outcome::Linearizable(_) => {}
+        Outcome::Linearizable(_) => (r, None),
         Outcome::Illegal { best, stuck } => {
             r.valid = Validity::Invalid;
-            r.anomaly = Some(explain::search_anomaly(
-                hist,
-                &p.ops,
-                &mut p.values,
-                &r.key,
-                &best,
-                stuck,
-                opts.explain_budget,
-            ));
+            (
+                r,
+                Some(Pending {
+                    prepared: p,
+                    best,
+                    stuck,
+                }),
+            )
         }
         Outcome::Unknown(why) => {
             r.valid = Validity::Unknown;
             r.reason = Some(why);
+            (r, None)
         }
     }
-    r.seconds = t0.elapsed().as_secs_f64();
-    r
 }

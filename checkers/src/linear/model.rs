@@ -2,9 +2,9 @@
 //! values interned to small ids, `fail` operations and `info` reads removed, `info` updates made
 //! optional (and dropped when nothing could ever observe them).
 
+pub use super::values::Values;
 use histories::{OpStatus, Operation, NEVER};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -89,87 +89,6 @@ pub struct POp {
     pub kind: Kind,
 }
 
-/// The interned values of one key and the model's transition function over them.
-#[derive(Debug, Clone, Default)]
-pub struct Values {
-    ids: HashMap<String, Val>,
-    texts: Vec<String>,
-    appends: HashMap<(Val, Val), Val>,
-    strings: bool,
-}
-
-impl Values {
-    fn new(strings: bool) -> Self {
-        let mut v = Values {
-            strings,
-            ..Default::default()
-        };
-        // id 0: null for registers, "" for strings
-        v.intern_text(if strings {
-            String::new()
-        } else {
-            "null".to_string()
-        });
-        v
-    }
-
-    fn intern_text(&mut self, t: String) -> Val {
-        if let Some(&id) = self.ids.get(&t) {
-            return id;
-        }
-        let id = self.texts.len() as Val;
-        self.ids.insert(t.clone(), id);
-        self.texts.push(t);
-        id
-    }
-
-    fn intern(&mut self, v: &Value) -> Val {
-        if self.strings {
-            match v {
-                Value::String(s) => self.intern_text(s.clone()),
-                Value::Null => 0,
-                other => self.intern_text(other.to_string()),
-            }
-        } else {
-            self.intern_text(v.to_string())
-        }
-    }
-
-    /// The value's display form (JSON for registers, the string for porcupine-kv).
-    pub fn text(&self, v: Val) -> String {
-        let t = &self.texts[v as usize];
-        if self.strings {
-            format!("{t:?}")
-        } else {
-            t.clone()
-        }
-    }
-
-    /// The model's step: the state after `k` from `s`, or `None` if `k` cannot happen in `s`.
-    #[inline]
-    pub fn step(&mut self, s: Val, k: Kind) -> Option<Val> {
-        match k {
-            Kind::Read(v) => (s == v).then_some(s),
-            Kind::Write(v) => Some(v),
-            Kind::Cas(from, to) => (s == from).then_some(to),
-            Kind::Append(a) => {
-                if let Some(&r) = self.appends.get(&(s, a)) {
-                    return Some(r);
-                }
-                let t = format!("{}{}", self.texts[s as usize], self.texts[a as usize]);
-                let r = self.intern_text(t);
-                self.appends.insert((s, a), r);
-                Some(r)
-            }
-        }
-    }
-
-    /// Bytes held by the interner (counted against the memory budget).
-    pub fn bytes(&self) -> usize {
-        self.texts.iter().map(|t| t.len() * 2 + 48).sum::<usize>() + self.appends.len() * 24
-    }
-}
-
 /// A key's operations prepared for search.
 #[derive(Debug, Clone)]
 pub struct Prepared {
@@ -246,7 +165,7 @@ fn drop_unobservable(ops: &mut Vec<POp>, values: &Values) {
     if ops.iter().all(|o| o.required) {
         return;
     }
-    let mut observed = vec![false; values.texts.len()];
+    let mut observed = vec![false; values.len()];
     for o in ops.iter() {
         match o.kind {
             Kind::Read(v) => observed[v as usize] = true,
@@ -257,7 +176,7 @@ fn drop_unobservable(ops: &mut Vec<POp>, values: &Values) {
     let reads: Vec<&str> = if values.strings {
         ops.iter()
             .filter_map(|o| match o.kind {
-                Kind::Read(v) => Some(values.texts[v as usize].as_str()),
+                Kind::Read(v) => values.original(v),
                 _ => None,
             })
             .collect()
@@ -271,7 +190,7 @@ fn drop_unobservable(ops: &mut Vec<POp>, values: &Values) {
         match o.kind {
             Kind::Write(v) | Kind::Cas(_, v) if !values.strings => observed[v as usize],
             Kind::Write(v) | Kind::Append(v) if values.strings => {
-                let t = values.texts[v as usize].as_str();
+                let t = values.original(v).unwrap_or("");
                 t.is_empty() || reads.iter().any(|r| r.contains(t))
             }
             _ => true,

@@ -6,7 +6,7 @@
 //! operation is linearized, leaving the rest as never having happened.
 
 use super::memo::{zobrist, Memo};
-use super::model::{POp, Val, Values};
+use super::model::{Kind, POp, Val, Values};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
@@ -40,6 +40,14 @@ pub struct SearchStats {
 }
 
 const HEAD: usize = usize::MAX;
+
+/// Marks a state reached by an optional (`info`) update in a register model. Such an update
+/// only matters if the very next operation needs the value it wrote (a read of it, or a cas
+/// expecting it): otherwise the next update overwrites it, or nothing ever sees it, and the same
+/// linearization without it is just as good (that branch is explored too, since the update is
+/// optional). So after one, only a read or cas may follow. The mark is part of the memoized
+/// state, so restricted and unrestricted explorations of a configuration are never confused.
+const JUST_OPTIONAL: Val = 1 << 31;
 
 pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, SearchStats) {
     let n = ops.len();
@@ -77,18 +85,34 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
     let mut stats = SearchStats::default();
     let mut entry = next[head];
 
+    // Pruning for string states (porcupine-kv): every required read with the prefix hashes of
+    // what it returned and the puts that could rescue it (see `viable`).
+    let mut string_reads: Vec<StringRead> = Vec::new();
+    if values.strings {
+        for g in (0..n).filter(|&i| ops[i].required) {
+            let Kind::Read(want) = ops[g].kind else {
+                continue;
+            };
+            let rescuers = (0..n)
+                .filter(|&p| {
+                    matches!(ops[p].kind, Kind::Write(v) if values.maybe_prefix(v, want))
+                        && ops[p].call < ops[g].ret
+                })
+                .collect();
+            string_reads.push(StringRead {
+                op: g,
+                prefix: values.prefix_hashes(want),
+                rescuers,
+            });
+        }
+        string_reads.sort_by_key(|r| ops[r.op].ret);
+    }
+
     let lift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, e: usize| {
         let (p, nx) = (prev[e], next[e]);
         next[p] = nx;
         if nx != HEAD {
             prev[nx] = p;
-        }
-    };
-    let unlift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, e: usize| {
-        let (p, nx) = (prev[e], next[e]);
-        next[p] = e;
-        if nx != HEAD {
-            prev[nx] = e;
         }
     };
 
@@ -120,7 +144,25 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
         if entry.is_multiple_of(2) {
             // A call entry: try to linearize op i now.
             let op = &ops[i];
-            if let Some(s2) = values.step(state, op.kind) {
+            let flagged = state & JUST_OPTIONAL != 0;
+            let next_state = if flagged && !matches!(op.kind, Kind::Read(_) | Kind::Cas(..)) {
+                // After an optional update, only an operation needing its value may follow.
+                None
+            } else {
+                values.step(state & !JUST_OPTIONAL, op.kind)
+            };
+            let viable = match next_state {
+                Some(s2) if values.strings && !matches!(op.kind, Kind::Read(_)) => {
+                    viable(values, &bits, &string_reads, i, s2)
+                }
+                Some(_) => true,
+                None => false,
+            };
+            let next_state = match next_state {
+                Some(s2) if !op.required && !values.strings => Some(s2 | JUST_OPTIONAL),
+                other => other,
+            };
+            if let (true, Some(s2)) = (viable, next_state) {
                 bits[i / 64] |= 1 << (i % 64);
                 bits_hash ^= z[i];
                 if memo.insert(&bits, bits_hash, s2) {
@@ -136,6 +178,33 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
                 }
                 bits[i / 64] &= !(1 << (i % 64));
                 bits_hash ^= z[i];
+                if matches!(op.kind, Kind::Read(_)) {
+                    // A legal read can always be linearized at its call (see `backtrack`): this
+                    // configuration was explored with it and failed, so this one fails too.
+                    match backtrack(
+                        &mut stack,
+                        &mut state,
+                        &mut bits,
+                        &mut bits_hash,
+                        &mut remaining,
+                        &z,
+                        ops,
+                        &mut next,
+                        &mut prev,
+                    ) {
+                        Some(e) => entry = e,
+                        None => {
+                            return (
+                                Outcome::Illegal {
+                                    best,
+                                    stuck: stuck.unwrap_or(i),
+                                },
+                                finish(stats, &memo),
+                            )
+                        }
+                    }
+                    continue;
+                }
             }
             entry = next[entry];
         } else {
@@ -145,24 +214,28 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
                 best = stack.iter().map(|&(j, _)| j).collect();
                 stuck = Some(i);
             }
-            let Some((j, s)) = stack.pop() else {
-                return (
-                    Outcome::Illegal {
-                        best,
-                        stuck: stuck.unwrap_or(i),
-                    },
-                    finish(stats, &memo),
-                );
-            };
-            state = s;
-            bits[j / 64] &= !(1 << (j % 64));
-            bits_hash ^= z[j];
-            if ops[j].required {
-                unlift(&mut next, &mut prev, 2 * j + 1);
-                remaining += 1;
+            match backtrack(
+                &mut stack,
+                &mut state,
+                &mut bits,
+                &mut bits_hash,
+                &mut remaining,
+                &z,
+                ops,
+                &mut next,
+                &mut prev,
+            ) {
+                Some(e) => entry = e,
+                None => {
+                    return (
+                        Outcome::Illegal {
+                            best,
+                            stuck: stuck.unwrap_or(i),
+                        },
+                        finish(stats, &memo),
+                    )
+                }
             }
-            unlift(&mut next, &mut prev, 2 * j);
-            entry = next[2 * j];
         }
     }
     if remaining > 0 {
@@ -174,6 +247,75 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
     }
     let order = stack.iter().map(|&(j, _)| j).collect();
     (Outcome::Linearizable(order), finish(stats, &memo))
+}
+
+/// Undoes linearized operations until one that is not a read has been undone, and returns the
+/// entry after that operation's call, where the search resumes; `None` when nothing is left to
+/// undo (not linearizable).
+///
+/// Reads are undone without trying alternatives: when a read is legal at its call entry, every
+/// operation that must precede it is already linearized (its return entry would otherwise come
+/// first), and a read leaves the state as it is, so any linearization placing it later can place
+/// it right there instead. Having failed with it there, nothing is gained by delaying it.
+#[allow(clippy::too_many_arguments)]
+fn backtrack(
+    stack: &mut Vec<(usize, Val)>,
+    state: &mut Val,
+    bits: &mut [u64],
+    bits_hash: &mut u64,
+    remaining: &mut usize,
+    z: &[u64],
+    ops: &[POp],
+    next: &mut [usize],
+    prev: &mut [usize],
+) -> Option<usize> {
+    loop {
+        let (j, s) = stack.pop()?;
+        *state = s;
+        bits[j / 64] &= !(1 << (j % 64));
+        *bits_hash ^= z[j];
+        if ops[j].required {
+            unlift(next, prev, 2 * j + 1);
+            *remaining += 1;
+        }
+        unlift(next, prev, 2 * j);
+        if !matches!(ops[j].kind, Kind::Read(_)) {
+            return Some(next[2 * j]);
+        }
+    }
+}
+
+fn unlift(next: &mut [usize], prev: &mut [usize], e: usize) {
+    let (p, nx) = (prev[e], next[e]);
+    next[p] = e;
+    if nx != HEAD {
+        prev[nx] = e;
+    }
+}
+
+/// A required read of a string state, for pruning.
+struct StringRead {
+    op: usize,
+    /// prefix[k]: hash of the first k bytes of what the read returned
+    prefix: Vec<u64>,
+    /// puts invoked before the read returned whose value begins what it returned
+    rescuers: Vec<usize>,
+}
+
+/// After an update makes the state `s2` (linearizing op `i`), can every read not yet
+/// linearized still see its value? States change only by appends (which extend the string) and
+/// puts (which replace it), so if `s2` is not a prefix of what a read returned, some put that
+/// is not yet linearized, was invoked before that read returned, and whose value begins what
+/// the read returned must come in between. Without one, this state leads nowhere. (Prefix
+/// tests compare hashes: equal strings always have equal hashes, so this never prunes a
+/// possible state.)
+fn viable(values: &Values, bits: &[u64], reads: &[StringRead], i: usize, s2: Val) -> bool {
+    let done = |j: usize| j == i || bits[j / 64] & (1 << (j % 64)) != 0;
+    let (len, hash) = values.len_hash(s2);
+    reads
+        .iter()
+        .filter(|r| !done(r.op))
+        .all(|r| r.prefix.get(len) == Some(&hash) || r.rescuers.iter().any(|&p| !done(p)))
 }
 
 fn finish(mut stats: SearchStats, memo: &Memo) -> SearchStats {

@@ -94,6 +94,8 @@ struct Sim {
     next_payload: u64,
     reads_done: u64,
     steps: u64,
+    installs: u64,
+    crashes: u64,
 }
 
 fn data_hash(d: &[u8]) -> u64 {
@@ -135,6 +137,8 @@ impl Sim {
             next_payload: 0,
             reads_done: 0,
             steps: 0,
+            installs: 0,
+            crashes: 0,
         };
         for i in 0..n {
             let durable = Durable::default();
@@ -177,6 +181,7 @@ impl Sim {
     }
 
     fn crash(&mut self, i: usize, until: u64) {
+        self.crashes += 1;
         self.nodes[i].raft = None;
         self.nodes[i].down_until = until;
     }
@@ -279,6 +284,8 @@ impl Sim {
             node.durable.hs = hs;
         }
         if let Some(s) = &ready.snapshot {
+            self.installs += 1;
+            let node = &mut self.nodes[i];
             node.durable.snapshot = Some(s.clone());
             node.durable.entries.clear();
             let restored = decode_app(&s.data);
@@ -434,7 +441,18 @@ impl Sim {
     };
 }
 
-fn run_seed(seed: u64, fault_ticks: u64) -> (u64, u64, u64) {
+/// Statistics of one run, to show the faults and features were exercised.
+#[derive(Default)]
+struct Stats {
+    steps: u64,
+    commits: u64,
+    reads: u64,
+    installs: u64,
+    crashes: u64,
+    terms: u64,
+}
+
+fn run_seed(seed: u64, fault_ticks: u64) -> Stats {
     let mut sim = Sim::new(seed);
     let faults = Faults {
         loss: sim.rng.gen_range(0.0..0.2),
@@ -544,22 +562,52 @@ fn run_seed(seed: u64, fault_ticks: u64) -> (u64, u64, u64) {
             }
         }
     }
-    (sim.steps, sim.max_commit, sim.reads_done)
+    Stats {
+        steps: sim.steps,
+        commits: sim.max_commit,
+        reads: sim.reads_done,
+        installs: sim.installs,
+        crashes: sim.crashes,
+        terms: sim.leaders.len() as u64,
+    }
 }
 
 #[test]
 fn simulation_1000_seeds() {
-    let mut steps = 0;
-    let mut commits = 0;
-    let mut reads = 0;
-    for seed in 0..1000 {
-        let (s, c, r) = run_seed(seed, 1500);
-        steps += s;
-        commits += c;
-        reads += r;
+    // RAFT_SIM_SEEDS=a..b runs other seeds (to hunt further, or to replay one failing seed).
+    let range = std::env::var("RAFT_SIM_SEEDS")
+        .ok()
+        .and_then(|v| {
+            let (a, b) = v.split_once("..")?;
+            Some(a.parse::<u64>().ok()?..b.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0..1000);
+    let n = range.end - range.start;
+    let mut t = Stats::default();
+    for seed in range {
+        let s = run_seed(seed, 1500);
+        t.steps += s.steps;
+        t.commits += s.commits;
+        t.reads += s.reads;
+        t.installs += s.installs;
+        t.crashes += s.crashes;
+        t.terms += s.terms;
     }
-    // The workload must actually have exercised the cluster.
-    assert!(commits > 1000 * 20, "too few commits: {commits}");
-    assert!(reads > 1000, "too few reads: {reads}");
-    eprintln!("1000 seeds: {steps} checked steps, {commits} commits, {reads} linearizable reads");
+    eprintln!(
+        "{n} seeds: {} checked steps, {} commits, {} linearizable reads, {} snapshot installs, \
+         {} crashes, {} leader terms",
+        t.steps, t.commits, t.reads, t.installs, t.crashes, t.terms
+    );
+    // The workload and the faults must actually have exercised the cluster.
+    if n >= 1000 {
+        assert!(t.commits > n * 50, "too few commits: {}", t.commits);
+        assert!(t.reads > n * 10, "too few reads: {}", t.reads);
+        assert!(
+            t.installs > n / 10,
+            "too few snapshot installs: {}",
+            t.installs
+        );
+        assert!(t.crashes > n, "too few crashes: {}", t.crashes);
+        assert!(t.terms > n * 3, "too few elections: {}", t.terms);
+    }
 }

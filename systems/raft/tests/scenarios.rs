@@ -242,9 +242,9 @@ fn a_follower_behind_the_compacted_log_gets_the_snapshot() {
             for r in net.nodes.iter_mut() {
                 if r.has_ready() {
                     let rd = r.ready();
-                    if r.id() == f && rd.snapshot.is_some() {
+                    if let (true, Some(s)) = (r.id() == f, &rd.snapshot) {
                         installed = true;
-                        assert_eq!(rd.snapshot.as_ref().unwrap().data, b"state");
+                        assert_eq!(s.data, b"state");
                     }
                     msgs.extend(rd.messages.iter().cloned());
                     r.advance(&rd);

@@ -1,0 +1,382 @@
+//! The event loop: feeds ticks, peer messages and client commands to the pure [`Peer`] and
+//! executes its effects. Group commit: everything that arrived while the previous batch was
+//! being made durable is fed in at once, its log writes share one fsync, and only then do its
+//! messages and replies go out.
+
+use super::client::{self, Command, ReadOp};
+use super::peer_net::{LinkTimeouts, PeerNet};
+use crate::bug::BugSet;
+use crate::core::message::Message;
+use crate::core::peer::{Config, Effect, Input, Peer};
+use crate::core::tree::{Stat, TxnOk, TxnResult};
+use crate::core::txn::NodeId;
+use crate::core::zxid::Zxid;
+use crate::storage::{snapshot, DataDir};
+use anyhow::Context;
+use rand::Rng;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use wire::{code, Response};
+
+/// Everything `zab-node` is told on its command line.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    pub id: NodeId,
+    pub client_addr: SocketAddr,
+    pub peer_addr: SocketAddr,
+    /// Every server's peer address (this one's may be omitted).
+    pub peers: BTreeMap<NodeId, SocketAddr>,
+    pub data_dir: PathBuf,
+    pub tick: Duration,
+    pub init_limit: u64,
+    pub sync_limit: u64,
+    pub snap_count: u64,
+    pub committed_log_max: usize,
+    pub request_timeout: Duration,
+    pub bugs: BugSet,
+}
+
+pub fn stat_json(s: &Stat) -> Value {
+    json!({"version": s.version, "czxid": s.czxid.0, "mzxid": s.mzxid.0, "cversion": s.cversion})
+}
+
+fn txn_response(zxid: Zxid, result: TxnResult) -> Response {
+    match result {
+        Ok(TxnOk::Created { path, stat }) => Response::ok(0)
+            .with("path", json!(path))
+            .with("stat", stat_json(&stat)),
+        Ok(TxnOk::Set { stat }) => Response::ok(0).with("stat", stat_json(&stat)),
+        Ok(TxnOk::Deleted) | Ok(TxnOk::Synced) => Response::ok(0),
+        Err(e) => Response::err(None, e.code(), true, e.to_string()),
+    }
+    .with("zxid", json!(zxid.0))
+}
+
+struct WaitingRead {
+    min_zxid: Zxid,
+    deadline: Instant,
+    read: ReadOp,
+    reply: oneshot::Sender<Response>,
+}
+
+struct Node {
+    cfg: NodeConfig,
+    peer: Peer,
+    dir: DataDir,
+    net: PeerNet,
+    pending: HashMap<u64, oneshot::Sender<Response>>,
+    next_req: u64,
+    waiting: Vec<WaitingRead>,
+    applied_since_snap: u64,
+    snap_threshold: u64,
+    snapshotting: bool,
+    snap_done: mpsc::Sender<Result<Option<Zxid>, String>>,
+}
+
+/// Runs a node until a fatal error (an unusable data directory, a failed disk write).
+pub async fn run(cfg: NodeConfig) -> anyhow::Result<()> {
+    let (dir, durable) = DataDir::open(&cfg.data_dir)
+        .with_context(|| format!("cannot open data directory {}", cfg.data_dir.display()))?;
+    let mut voters: Vec<NodeId> = cfg.peers.keys().copied().collect();
+    if !voters.contains(&cfg.id) {
+        voters.push(cfg.id);
+    }
+    voters.sort_unstable();
+    let core_cfg = Config {
+        id: cfg.id,
+        voters,
+        election_resend: 4,
+        init_limit: cfg.init_limit,
+        sync_limit: cfg.sync_limit,
+        committed_log_max: cfg.committed_log_max,
+        bugs: cfg.bugs.clone(),
+    };
+    let peer = Peer::new(core_cfg, durable, rand::random())
+        .with_context(|| format!("refusing to start from {}", cfg.data_dir.display()))?;
+    tracing::info!(
+        id = cfg.id,
+        epoch = peer.current_epoch(),
+        last_zxid = %peer.last_zxid(),
+        "recovered from the data directory"
+    );
+    let peer_listener = TcpListener::bind(cfg.peer_addr)
+        .await
+        .with_context(|| format!("cannot listen for peers on {}", cfg.peer_addr))?;
+    let client_listener = TcpListener::bind(cfg.client_addr)
+        .await
+        .with_context(|| format!("cannot listen for clients on {}", cfg.client_addr))?;
+    let (peer_tx, mut peer_rx) = mpsc::channel::<(NodeId, Message)>(1 << 16);
+    let (cmd_tx, mut cmd_rx) = mpsc::channel::<Command>(1 << 16);
+    let (snap_tx, mut snap_rx) = mpsc::channel(4);
+    let link = LinkTimeouts {
+        connect: cfg.tick * 10,
+        write: (cfg.tick * cfg.sync_limit as u32).max(Duration::from_millis(500)),
+        idle_read: (cfg.tick * cfg.sync_limit as u32 * 2).max(Duration::from_secs(1)),
+    };
+    let net = PeerNet::start(cfg.id, peer_listener, &cfg.peers, peer_tx, link);
+    tokio::spawn(client::serve(client_listener, cmd_tx, cfg.request_timeout));
+    tracing::info!(id = cfg.id, client = %cfg.client_addr, peer = %cfg.peer_addr, "zab-node up");
+
+    let mut node = Node {
+        snap_threshold: threshold(cfg.snap_count),
+        cfg,
+        peer,
+        dir,
+        net,
+        pending: HashMap::new(),
+        next_req: rand::thread_rng().gen::<u64>() >> 2,
+        waiting: Vec::new(),
+        applied_since_snap: 0,
+        snapshotting: false,
+        snap_done: snap_tx,
+    };
+    node.flush()?;
+    let mut ticker = tokio::time::interval(node.cfg.tick);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                node.peer.step(Input::Tick);
+                node.on_tick();
+            }
+            Some((from, msg)) = peer_rx.recv() => node.peer.step(Input::Message { from, msg }),
+            Some(cmd) = cmd_rx.recv() => node.command(cmd),
+            Some(done) = snap_rx.recv() => node.snapshot_done(done)?,
+        }
+        // Group commit: take in everything else that is already waiting.
+        for _ in 0..4096 {
+            let mut idle = true;
+            if let Ok((from, msg)) = peer_rx.try_recv() {
+                node.peer.step(Input::Message { from, msg });
+                idle = false;
+            }
+            if let Ok(cmd) = cmd_rx.try_recv() {
+                node.command(cmd);
+                idle = false;
+            }
+            if idle {
+                break;
+            }
+        }
+        node.flush()?;
+    }
+}
+
+fn threshold(snap_count: u64) -> u64 {
+    let half = (snap_count / 2).max(1);
+    rand::thread_rng().gen_range(half..=snap_count.max(half))
+}
+
+impl Node {
+    fn command(&mut self, cmd: Command) {
+        match cmd {
+            Command::Write { txn, reply } => {
+                let req = self.next_req;
+                self.next_req += 1;
+                self.pending.insert(req, reply);
+                self.peer.step(Input::Request { req, txn });
+            }
+            Command::Read {
+                read,
+                min_zxid,
+                reply,
+            } => {
+                if !self.peer.serving() {
+                    let _ = reply.send(self.unavailable());
+                } else if self.peer.committed() < min_zxid {
+                    // This server is behind what the session has seen: wait for it.
+                    let deadline = Instant::now() + self.cfg.request_timeout / 2;
+                    self.waiting.push(WaitingRead {
+                        min_zxid,
+                        deadline,
+                        read,
+                        reply,
+                    });
+                } else {
+                    let _ = reply.send(self.read(&read));
+                }
+            }
+            Command::Status { reply } => {
+                let _ = reply.send(self.status());
+            }
+        }
+    }
+
+    fn unavailable(&self) -> Response {
+        let why = match self.peer.state() {
+            crate::ServerState::Looking => "the server is LOOKING for a leader",
+            _ => "the server is synchronizing with its leader",
+        };
+        Response::err(None, code::UNAVAILABLE, true, why)
+    }
+
+    fn read(&self, read: &ReadOp) -> Response {
+        let tree = self.peer.tree();
+        let zxid = json!(self.peer.committed().0);
+        match read {
+            ReadOp::Get(path) => match tree.get(path) {
+                Some(n) => Response::ok(0)
+                    .with("data", n.data.clone())
+                    .with("stat", stat_json(&n.stat)),
+                None => Response::err(None, code::NO_NODE, true, format!("{path} does not exist")),
+            },
+            ReadOp::Children(path) => match tree.get(path) {
+                Some(n) => Response::ok(0).with("children", json!(n.children)),
+                None => Response::err(None, code::NO_NODE, true, format!("{path} does not exist")),
+            },
+        }
+        .with("zxid", zxid)
+    }
+
+    fn status(&self) -> Response {
+        let p = &self.peer;
+        let role = match p.state() {
+            crate::ServerState::Looking => "looking",
+            crate::ServerState::Following => "following",
+            crate::ServerState::Leading => "leading",
+        };
+        Response::ok(0)
+            .with("node", json!(self.cfg.id))
+            .with("role", json!(role))
+            .with("serving", json!(p.serving()))
+            .with("epoch", json!(p.current_epoch()))
+            .with("accepted_epoch", json!(p.accepted_epoch()))
+            .with("leader", json!(p.leader()))
+            .with("last_zxid", json!(p.last_zxid().0))
+            .with("zxid", json!(p.committed().0))
+            .with("commit", json!(p.committed().0))
+            .with("min_committed_log", json!(p.log_start().0))
+            .with("last_sync", json!(p.last_sync().map(|m| m.name())))
+            .with("znodes", json!(p.tree().len()))
+    }
+
+    fn on_tick(&mut self) {
+        let now = Instant::now();
+        let committed = self.peer.committed();
+        let mut i = 0;
+        while i < self.waiting.len() {
+            if self.waiting[i].deadline <= now {
+                let w = self.waiting.swap_remove(i);
+                let _ = w.reply.send(Response::err(
+                    None,
+                    code::STALE_SESSION,
+                    true,
+                    format!(
+                        "this server has applied up to zxid {}, behind the session's {}",
+                        committed.0, w.min_zxid.0
+                    ),
+                ));
+            } else {
+                i += 1;
+            }
+        }
+        self.pending.retain(|_, tx| !tx.is_closed());
+    }
+
+    /// Executes the peer's effects: durable ones first under one fsync, then the rest.
+    fn flush(&mut self) -> anyhow::Result<()> {
+        let effects = self.peer.take_effects();
+        if effects.is_empty() {
+            return Ok(());
+        }
+        tokio::task::block_in_place(|| -> anyhow::Result<()> {
+            for e in &effects {
+                match e {
+                    Effect::PersistAcceptedEpoch(a) => self.dir.persist_accepted(*a)?,
+                    Effect::PersistCurrentEpoch(c) => self.dir.persist_current(*c)?,
+                    Effect::Append(entries) => self.dir.log.append(entries)?,
+                    Effect::Truncate(z) => self.dir.log.truncate(*z)?,
+                    Effect::InstallSnapshot { zxid, tree } => {
+                        self.dir.install_snapshot(*zxid, tree)?
+                    }
+                    _ => {}
+                }
+            }
+            self.dir.log.sync()?;
+            Ok(())
+        })
+        .context("cannot persist to the data directory")?;
+        for e in effects {
+            match e {
+                Effect::Send { to, msg } => self.net.send(to, &msg),
+                Effect::Applied(_) => self.applied_since_snap += 1,
+                Effect::Reply { req, zxid, result } => {
+                    if let Some(tx) = self.pending.remove(&req) {
+                        let _ = tx.send(txn_response(zxid, result));
+                    }
+                }
+                Effect::Unavailable { req, reason } => {
+                    if let Some(tx) = self.pending.remove(&req) {
+                        let _ = tx.send(Response::err(None, code::UNAVAILABLE, true, reason));
+                    }
+                }
+                Effect::Abandoned { req } => {
+                    if let Some(tx) = self.pending.remove(&req) {
+                        let _ = tx.send(Response::err(
+                            None,
+                            code::LEADERSHIP_LOST,
+                            false,
+                            "the server left its role while the write was in flight; it may or may not commit",
+                        ));
+                    }
+                }
+                _ => {}
+            }
+        }
+        // Reads that waited for this server to catch up with their session.
+        if !self.waiting.is_empty() {
+            let committed = self.peer.committed();
+            let serving = self.peer.serving();
+            let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(|w| serving && w.min_zxid <= committed);
+            self.waiting = rest;
+            for w in ready {
+                let _ = w.reply.send(self.read(&w.read));
+            }
+        }
+        self.maybe_snapshot();
+        Ok(())
+    }
+
+    /// Every snapCount/2..snapCount applied transactions, snapshot the committed tree in the
+    /// background and start a new log segment.
+    fn maybe_snapshot(&mut self) {
+        if self.snapshotting || self.applied_since_snap < self.snap_threshold {
+            return;
+        }
+        self.snapshotting = true;
+        self.applied_since_snap = 0;
+        self.snap_threshold = threshold(self.cfg.snap_count);
+        let zxid = self.peer.committed();
+        let tree = self.peer.tree().clone();
+        let dir = self.dir.snap_dir();
+        let done = self.snap_done.clone();
+        self.dir.log.roll();
+        tracing::info!(%zxid, "taking a snapshot");
+        tokio::task::spawn_blocking(move || {
+            let r = snapshot::write(&dir, zxid, &tree)
+                .and_then(|_| snapshot::purge(&dir, 3))
+                .map_err(|e| e.to_string());
+            let _ = done.blocking_send(r);
+        });
+    }
+
+    fn snapshot_done(&mut self, r: Result<Option<Zxid>, String>) -> anyhow::Result<()> {
+        self.snapshotting = false;
+        match r {
+            Ok(Some(oldest)) => {
+                // Log segments wholly covered by the oldest kept snapshot are not needed.
+                tokio::task::block_in_place(|| self.dir.log.purge_through(oldest))?;
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(e) => Err(anyhow::anyhow!("cannot write a snapshot: {e}")),
+        }
+    }
+}

@@ -96,6 +96,7 @@ struct Sim {
     steps: u64,
     installs: u64,
     crashes: u64,
+    trace: bool,
 }
 
 fn data_hash(d: &[u8]) -> u64 {
@@ -139,6 +140,7 @@ impl Sim {
             steps: 0,
             installs: 0,
             crashes: 0,
+            trace: false,
         };
         for i in 0..n {
             let durable = Durable::default();
@@ -423,6 +425,9 @@ impl Sim {
                 let at = now + 1 + self.rng.gen_range(0..=self.faults.max_delay);
                 self.net.push(InFlight { at, msg: m.clone() });
             }
+            if self.trace {
+                eprintln!("t={} deliver {:?}", now, m);
+            }
             if let Some(r) = self.nodes[t].raft.as_mut() {
                 r.step(m);
                 self.check(t);
@@ -524,7 +529,7 @@ fn run_seed(seed: u64, fault_ticks: u64) -> Stats {
         }
     }
     let healed_at = sim.now;
-    let bound = 300;
+    let bound = 1000;
     let mut target: Option<Index> = None;
     loop {
         sim.now += 1;
@@ -532,10 +537,11 @@ fn run_seed(seed: u64, fault_ticks: u64) -> Stats {
             let st: Vec<_> = sim
                 .nodes
                 .iter()
-                .map(|n| n.raft.as_ref().map(|r| r.status()))
+                .map(|n| n.raft.as_ref().map(|r| (r.status(), r.progress().clone())))
                 .collect();
             sim.fail(format!("no progress {bound} ticks after healing: {st:?}"));
         }
+        sim.trace = std::env::var("RAFT_SIM_TRACE").is_ok() && sim.now > healed_at + 280;
         sim.tick_all();
         sim.deliver();
         for i in 0..n {

@@ -189,6 +189,11 @@ impl Raft {
         }
     }
 
+    /// The leader's replication state per follower (empty unless leader).
+    pub fn progress(&self) -> &BTreeMap<NodeId, Progress> {
+        &self.progress
+    }
+
     fn quorum(&self) -> usize {
         self.cfg.voters.len() / 2 + 1
     }

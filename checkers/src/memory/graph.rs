@@ -106,11 +106,12 @@ impl<'m> Graph<'m> {
         let mut stack: Vec<Node> = (0..n as Node).filter(|&i| indeg[i as usize] == 0).collect();
         let mut vc = vec![0u32; n * width];
         let mut done = 0usize;
+        let mut row = vec![0u32; width];
         while let Some(u) = stack.pop() {
             done += 1;
             let ui = u as usize;
             // join predecessors
-            let mut row = vec![0u32; width];
+            row.iter_mut().for_each(|x| *x = 0);
             for e in self.all_in(u) {
                 let s = e.from as usize * width;
                 for (r, &x) in row.iter_mut().zip(&vc[s..s + width]) {

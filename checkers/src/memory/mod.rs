@@ -107,13 +107,13 @@ impl Memory {
     }
 
     /// Adds a virtual chain of real-time barriers: update `a` precedes update `b` whenever `a`
-    /// completed before `b` was invoked. Returns the edges to add (barrier chain edges are
-    /// program order of the new chain).
-    pub fn add_realtime_barriers(&mut self, h: &History) -> Vec<Edge> {
+    /// completed before `b` was invoked (every operation, not only updates, when `all`).
+    /// Returns the edges to add (barrier chain edges are program order of the new chain).
+    pub fn add_realtime_barriers(&mut self, h: &History, all: bool) -> Vec<Edge> {
         let mut done: Vec<(u64, Node)> = Vec::new();
         let mut starts: Vec<(u64, Node)> = Vec::new();
         for (i, n) in self.nodes.iter().enumerate() {
-            let (Some(o), true) = (n.op, n.update) else {
+            let (Some(o), true) = (n.op, n.update || all) else {
                 continue;
             };
             let op = &h.ops[o];

@@ -24,7 +24,7 @@ pub fn check(h: &History, budget: &Budget) -> ModelReport {
     if let Some(z) = zxid::zxids(h, &m) {
         return zxid::check(h, &m, &z);
     }
-    let rt = m.add_realtime_barriers(h);
+    let rt = m.add_realtime_barriers(h, false);
     let mut r = decide(h, &m, rt, budget, Model::Zookeeper);
     r.stats["method"] = json!("search");
     r

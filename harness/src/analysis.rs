@@ -84,6 +84,35 @@ pub fn analyze(h: &History, workload: WorkloadKind, check_timeout: Duration) -> 
             );
         }
     }
+    if workload == WorkloadKind::Kv {
+        // The kv workload is the input of the weaker models too: say which of them hold.
+        let budget = checkers::sequential::Budget {
+            time: check_timeout,
+            ..Default::default()
+        };
+        let reports = [
+            checkers::sequential::check(h, &budget),
+            checkers::causal::check(h, checkers::causal::CausalModel::Causal),
+        ];
+        for r in reports {
+            let name = r.model.name();
+            explanations.push(match r.valid {
+                Validity::Valid => format!("{name}: valid"),
+                Validity::Invalid => format!(
+                    "{name}: invalid — {}",
+                    r.anomalies
+                        .first()
+                        .map(|a| a.explanation.clone())
+                        .unwrap_or_default()
+                ),
+                Validity::Unknown => {
+                    format!("{name}: unknown ({})", r.reason.clone().unwrap_or_default())
+                }
+            });
+            valid = valid.and(r.valid);
+            checkers_json.insert(name.to_string(), r.to_json());
+        }
+    }
     let explanation = explanations.join("; ");
     let text = format!(
         "{summary_text}verdict: {} — {explanation}\n",

@@ -23,17 +23,22 @@ pub struct LocalCluster {
 fn node_args(
     system: SystemKind,
     l: &NodeLayout,
-    peers: &[(String, SocketAddr)],
+    peers: &[(usize, String, SocketAddr)],
     extra: &[String],
 ) -> Vec<String> {
+    // raft-node names nodes (n1, n2, …); zab-node numbers them (1, 2, …), as ZooKeeper does.
+    let id = |index: usize, name: &str| match system {
+        SystemKind::Zab => (index + 1).to_string(),
+        SystemKind::Raft | SystemKind::Noop => name.to_string(),
+    };
     let peer_list = peers
         .iter()
-        .map(|(n, a)| format!("{n}={a}"))
+        .map(|(i, n, a)| format!("{}={a}", id(*i, n)))
         .collect::<Vec<_>>()
         .join(",");
     let mut args = vec![
         "--id".to_string(),
-        l.name.clone(),
+        id(l.index, &l.name),
         "--client-addr".into(),
         l.client_addr.to_string(),
         "--peer-addr".into(),
@@ -43,9 +48,6 @@ fn node_args(
         "--data-dir".into(),
         l.data_dir.display().to_string(),
     ];
-    match system {
-        SystemKind::Raft | SystemKind::Zab | SystemKind::Noop => {}
-    }
     args.extend(extra.iter().cloned());
     args
 }
@@ -80,11 +82,12 @@ impl LocalCluster {
             .map_err(|e| format!("cannot start the proxy: {e}"))?;
         let mut nodes = Vec::new();
         for l in &layouts {
-            let mine: Vec<(String, SocketAddr)> = layouts
+            let mine: Vec<(usize, String, SocketAddr)> = layouts
                 .iter()
                 .filter(|o| o.index != l.index)
                 .map(|o| {
                     (
+                        o.index,
                         o.name.clone(),
                         proxy
                             .address(l.index, o.index)
@@ -202,7 +205,9 @@ impl LocalCluster {
         for (i, s) in st.iter().enumerate() {
             let Some(s) = s else { continue };
             let role = s.get("role").and_then(Value::as_str).unwrap_or("");
-            if role != "leader" && role != "leading" {
+            // zab: a leader that has not finished synchronizing a quorum does not serve yet.
+            let serving = s.get("serving").and_then(Value::as_bool).unwrap_or(true);
+            if (role != "leader" && role != "leading") || !serving {
                 continue;
             }
             let term = ["term", "epoch"]

@@ -96,6 +96,7 @@ impl NodeProcess {
                 "RUST_LOG",
                 std::env::var("FAULTLINE_NODE_LOG").unwrap_or_else(|_| "info".into()),
             )
+            .env("NO_COLOR", "1")
             .current_dir(&self.layout.dir);
         let child = spawn_guarded(cmd).map_err(ctx)?;
         self.child = Some(child);

@@ -1,0 +1,262 @@
+//! `faultline check` end to end: verdicts and exit codes (Contract 4), JSON output, and one clear
+//! error with its line number and exit code 254 for each kind of malformed input.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn dir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("faultline-cli-check-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn write(name: &str, text: &str) -> PathBuf {
+    let p = dir().join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn faultline(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(args)
+        .output()
+        .expect("faultline runs")
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().expect("exit code")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A JSONL history from (type, process, f, key, value) rows.
+fn jsonl(rows: &[(&str, u64, &str, &str, &str)]) -> String {
+    rows.iter()
+        .enumerate()
+        .map(|(i, (t, p, f, k, v))| {
+            format!(r#"{{"index":{i},"time":{},"type":"{t}","process":{p},"f":"{f}","key":"{k}","value":{v}}}"#, i * 10) + "\n"
+        })
+        .collect()
+}
+
+const VALID: &[(&str, u64, &str, &str, &str)] = &[
+    ("invoke", 0, "write", "x", "1"),
+    ("ok", 0, "write", "x", "1"),
+    ("invoke", 1, "read", "x", "null"),
+    ("ok", 1, "read", "x", "1"),
+    ("invoke", 0, "cas", "y", "[null, 2]"),
+    ("ok", 0, "cas", "y", "[null, 2]"),
+];
+
+const STALE: &[(&str, u64, &str, &str, &str)] = &[
+    ("invoke", 0, "write", "x", "1"),
+    ("ok", 0, "write", "x", "1"),
+    ("invoke", 0, "write", "x", "2"),
+    ("ok", 0, "write", "x", "2"),
+    ("invoke", 1, "read", "x", "null"),
+    ("ok", 1, "read", "x", "1"),
+];
+
+#[test]
+fn valid_history_exits_0() {
+    let f = write("valid.jsonl", &jsonl(VALID));
+    let o = faultline(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("linearizable"), "{out}");
+}
+
+#[test]
+fn stale_read_exits_1_and_is_explained() {
+    let f = write("stale.jsonl", &jsonl(STALE));
+    let o = faultline(&["check", f.to_str().unwrap(), "--model", "kv"]);
+    assert_eq!(code(&o), 1);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("NOT linearizable"), "{out}");
+    assert!(out.contains("key \"x\""), "{out}");
+    assert!(out.contains("line"), "{out}");
+}
+
+#[test]
+fn json_output_has_the_contract_fields() {
+    let f = write("stale2.jsonl", &jsonl(STALE));
+    let g = write("valid2.jsonl", &jsonl(VALID));
+    let o = faultline(&["check", "--json", f.to_str().unwrap(), g.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "several files: 1 if any is invalid");
+    let lines: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["valid"], Value::Bool(false));
+    assert_eq!(lines[1]["valid"], Value::Bool(true));
+    for l in &lines {
+        assert!(l["file"].is_string());
+        assert!(l["check_seconds"].is_number());
+        let keys = l["keys"].as_array().unwrap();
+        assert!(!keys.is_empty());
+        for k in keys {
+            assert!(k["key"].is_string() && k["seconds"].is_number() && k["ops"].is_number());
+            assert!(k["valid"].is_boolean() || k["valid"] == "unknown");
+        }
+    }
+    let a = &lines[0]["anomalies"][0];
+    assert_eq!(a["key"], "x");
+    assert!(a["explanation"].as_str().unwrap().len() > 20);
+    assert!(!a["ops"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn an_undecided_key_is_unknown_and_exits_2() {
+    // Thirty concurrent writes of distinct values, then a read of a value nobody wrote: the
+    // search must try every subset and order of the writes, which a 1 MiB memory budget cannot
+    // hold, and the zone test (which would decide it at once) is switched off.
+    let vals: Vec<String> = (1..=30).map(|v: u64| v.to_string()).collect();
+    let mut rows: Vec<(&str, u64, &str, &str, &str)> = Vec::new();
+    for p in 0..30u64 {
+        rows.push(("invoke", p, "write", "k", &vals[p as usize]));
+    }
+    for p in 0..30u64 {
+        rows.push(("ok", p, "write", "k", &vals[p as usize]));
+    }
+    rows.push(("invoke", 99, "read", "k", "null"));
+    rows.push(("ok", 99, "read", "k", "999"));
+    let text = jsonl(&rows);
+    let f = write("big.jsonl", &text);
+    let o = faultline(&[
+        "check",
+        f.to_str().unwrap(),
+        "--memory-mb",
+        "1",
+        "--no-zone",
+    ]);
+    assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stdout));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("undecided"), "{out}");
+}
+
+fn malformed(name: &str, text: &str, line: usize, needle: &str) {
+    let f = write(name, text);
+    let o = faultline(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 254, "{name}: {}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains(&format!("line {line}")), "{name}: {e}");
+    assert!(e.contains(needle), "{name}: {e}");
+    assert_eq!(e.trim().lines().count(), 1, "one sentence: {e}");
+}
+
+const INV: &str =
+    r#"{"index":0,"time":1,"type":"invoke","process":0,"f":"write","key":"x","value":1}"#;
+
+#[test]
+fn not_json_is_254() {
+    malformed("notjson.jsonl", &format!("{INV}\n{{oops\n"), 2, "not JSON");
+}
+
+#[test]
+fn missing_field_is_254() {
+    malformed(
+        "missing.jsonl",
+        r#"{"index":0,"type":"invoke","process":0,"f":"read"}"#,
+        1,
+        "missing field `time`",
+    );
+}
+
+#[test]
+fn mistyped_field_is_254() {
+    malformed(
+        "mistyped.jsonl",
+        r#"{"index":0,"time":"x","type":"invoke","process":0,"f":"read"}"#,
+        1,
+        "`time` is a string",
+    );
+}
+
+#[test]
+fn completion_without_invocation_is_254() {
+    malformed(
+        "orphan.jsonl",
+        r#"{"index":0,"time":1,"type":"ok","process":4,"f":"read","value":1}"#,
+        1,
+        "no outstanding invocation",
+    );
+}
+
+#[test]
+fn second_outstanding_operation_is_254() {
+    let t = format!(
+        "{INV}\n{}\n",
+        r#"{"index":1,"time":2,"type":"invoke","process":0,"f":"read","key":"x","value":null}"#
+    );
+    malformed("twice.jsonl", &t, 2, "still outstanding");
+}
+
+#[test]
+fn mismatched_completion_is_254() {
+    let t = format!(
+        "{INV}\n{}\n",
+        r#"{"index":1,"time":2,"type":"ok","process":0,"f":"read","key":"x","value":1}"#
+    );
+    malformed("mismatch.jsonl", &t, 2, "does not match its invocation");
+}
+
+#[test]
+fn time_going_backwards_is_254() {
+    let t = format!(
+        "{INV}\n{}\n",
+        r#"{"index":1,"time":0,"type":"ok","process":0,"f":"write","key":"x","value":1}"#
+    );
+    malformed("backwards.jsonl", &t, 2, "time goes backwards");
+}
+
+#[test]
+fn index_out_of_sequence_is_254() {
+    let t = format!(
+        "{INV}\n{}\n",
+        r#"{"index":7,"time":2,"type":"ok","process":0,"f":"write","key":"x","value":1}"#
+    );
+    malformed("index.jsonl", &t, 2, "index is 7");
+}
+
+#[test]
+fn unreadable_file_and_bad_arguments_are_254() {
+    let o = faultline(&["check", "/nonexistent/history.jsonl"]);
+    assert_eq!(code(&o), 254);
+    assert!(stderr(&o).contains("/nonexistent/history.jsonl"));
+    let f = write("ok.jsonl", &jsonl(VALID));
+    let o = faultline(&["check", f.to_str().unwrap(), "--model", "bank"]);
+    assert_eq!(code(&o), 254);
+    assert!(stderr(&o).contains("unknown model"));
+    let o = faultline(&["check", f.to_str().unwrap(), "--format", "xml"]);
+    assert_eq!(code(&o), 254);
+    let o = faultline(&["check", f.to_str().unwrap(), "--model", "porcupine-kv"]);
+    assert_eq!(
+        code(&o),
+        254,
+        "a model that does not fit the operations is bad input"
+    );
+    assert!(
+        stderr(&o).contains("not part of the porcupine-kv model"),
+        "{}",
+        stderr(&o)
+    );
+    let o = faultline(&["check"]);
+    assert_eq!(code(&o), 254);
+}
+
+#[test]
+fn porcupine_and_jepsen_formats_are_detected() {
+    let etcd = "INFO  jepsen.util - 0\t:invoke\t:write\t1\nINFO  jepsen.util - 0\t:ok\t:write\t1\nINFO  jepsen.util - 1\t:invoke\t:read\tnil\nINFO  jepsen.util - 1\t:ok\t:read\t0\n";
+    let f = write("etcd.log", etcd);
+    let o = faultline(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "read of 0 that nobody wrote");
+    assert!(String::from_utf8_lossy(&o.stdout).contains("porcupine-etcd"));
+    let edn = "{:type :invoke, :f :write, :value 1, :process 0}\n{:type :ok, :f :write, :value 1, :process 0}\n{:type :invoke, :f :read, :value nil, :process 1}\n{:type :ok, :f :read, :value 1, :process 1}\n";
+    let f = write("h.edn", edn);
+    let o = faultline(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+}

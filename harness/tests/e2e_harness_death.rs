@@ -1,0 +1,126 @@
+//! No node outlives the harness: not when it is SIGKILLed (the parent-death signal), not on
+//! Ctrl-C (it heals, stops the nodes and checks what it recorded).
+
+mod e2e_common;
+
+use e2e_common::*;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn start_long_run(store: &std::path::Path) -> std::process::Child {
+    Command::new(faultline())
+        .arg("test")
+        .arg("--store")
+        .arg(store)
+        .arg("--bin-dir")
+        .arg(bin_dir())
+        .args([
+            "--system",
+            "raft",
+            "--nodes",
+            "3",
+            "--concurrency",
+            "4",
+            "--time-limit",
+            "120",
+            "--nemesis",
+            "partition,pause",
+            "--nemesis-interval",
+            "1",
+            "--rate",
+            "100",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("faultline starts")
+}
+
+/// Waits until the run has journaled at least `lines` lines; returns the run directory.
+fn wait_for_history(store: &std::path::Path, lines: usize) -> std::path::PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(run) = std::fs::canonicalize(store.join("latest")) {
+            let n = std::fs::read_to_string(run.join("history.jsonl"))
+                .map(|t| t.lines().count())
+                .unwrap_or(0);
+            if n >= lines {
+                return run;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the run journaled too little within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn wait_dead(pids: &[u32]) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left: Vec<u32> = pids.iter().copied().filter(|p| alive(*p)).collect();
+        if left.is_empty() || Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn sigkill_of_the_harness_leaves_no_node_and_a_history_analyze_accepts() {
+    let store = tempfile::tempdir().unwrap();
+    let mut child = start_long_run(store.path());
+    let run = wait_for_history(store.path(), 400);
+    let nodes = children(child.id());
+    assert_eq!(nodes.len(), 3, "expected 3 node processes, found {nodes:?}");
+    assert!(nodes.iter().all(|p| alive(*p)));
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let left = wait_dead(&nodes);
+    assert!(left.is_empty(), "nodes {left:?} outlived the harness");
+
+    let out = Command::new(faultline())
+        .arg("analyze")
+        .arg(&run)
+        .output()
+        .unwrap();
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(0) | Some(1) | Some(2)),
+        "{}",
+        describe(&out)
+    );
+    assert!(run.join("results.json").is_file());
+    let r = results(&run);
+    assert!(r["summary"]["operations"].as_u64().unwrap() > 100, "{r}");
+}
+
+#[test]
+fn ctrl_c_heals_stops_the_nodes_and_checks_what_was_recorded() {
+    let store = tempfile::tempdir().unwrap();
+    let child = start_long_run(store.path());
+    let run = wait_for_history(store.path(), 600);
+    let nodes = children(child.id());
+    assert_eq!(nodes.len(), 3, "expected 3 node processes, found {nodes:?}");
+    // SAFETY: plain syscall to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(1) | Some(2)),
+        "{}",
+        describe(&out)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+        "{}",
+        describe(&out)
+    );
+    let left = wait_dead(&nodes);
+    assert!(left.is_empty(), "nodes {left:?} outlived the harness");
+    let r = results(&run);
+    assert_eq!(r["interrupted"], true);
+    // Whatever fault was in force was healed and journaled.
+    let h = std::fs::read_to_string(run.join("history.jsonl")).unwrap();
+    assert!(h.contains("\"f\":\"heal-all\""));
+}

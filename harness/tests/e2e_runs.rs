@@ -1,0 +1,181 @@
+//! End-to-end runs of `faultline test` against real raft-node and zab-node clusters.
+
+mod e2e_common;
+
+use e2e_common::*;
+use serde_json::Value;
+
+#[test]
+fn raft_register_under_partition_kill_pause_is_linearizable() {
+    let store = tempfile::tempdir().unwrap();
+    let (out, run) = run_test(
+        store.path(),
+        &[
+            "--system",
+            "raft",
+            "--workload",
+            "register",
+            "--nemesis",
+            "partition,kill,pause",
+            "--nodes",
+            "5",
+            "--concurrency",
+            "8",
+            "--time-limit",
+            "16",
+            "--nemesis-interval",
+            "2",
+            "--rate",
+            "150",
+            "--seed",
+            "11",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let r = results(&run);
+    assert_eq!(r["valid"], Value::Bool(true));
+    assert_eq!(r["checkers"]["linearizable"]["valid"], Value::Bool(true));
+    let by_f = &r["summary"]["by_f"];
+    assert!(by_f["write"]["ok"].as_u64().unwrap() > 50, "{r}");
+    // Faults really happened: one journaled start per planned fault, and the final heal.
+    let test: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("test.json")).unwrap()).unwrap();
+    let planned = test["plan"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["action"] == "fault")
+        .count();
+    assert_eq!(planned, 4);
+    let h = std::fs::read_to_string(run.join("history.jsonl")).unwrap();
+    let nemesis: Vec<Value> = h
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["process"] == "nemesis")
+        .collect();
+    let starts = nemesis
+        .iter()
+        .filter(|e| ["start-partition", "kill", "pause"].contains(&e["f"].as_str().unwrap()))
+        .count();
+    assert_eq!(starts, planned, "{nemesis:?}");
+    assert_eq!(nemesis.last().unwrap()["f"], "heal-all");
+    assert!(run.join("nodes/n1/node.log").is_file());
+    assert!(run.join("log.txt").is_file());
+    let test: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("test.json")).unwrap()).unwrap();
+    assert_eq!(test["seed"], 11);
+    assert_eq!(test["cluster"]["nodes"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn raft_set_loses_nothing() {
+    let store = tempfile::tempdir().unwrap();
+    let (out, run) = run_test(
+        store.path(),
+        &[
+            "--system",
+            "raft",
+            "--workload",
+            "set",
+            "--nemesis",
+            "partition,kill",
+            "--nodes",
+            "3",
+            "--concurrency",
+            "5",
+            "--time-limit",
+            "12",
+            "--nemesis-interval",
+            "2",
+            "--rate",
+            "100",
+            "--seed",
+            "5",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let r = results(&run);
+    let set = &r["checkers"]["set"];
+    assert_eq!(set["valid"], Value::Bool(true), "{r}");
+    assert_eq!(set["stats"]["lost"], 0);
+    assert!(set["stats"]["acknowledged"].as_u64().unwrap() > 50, "{r}");
+    // One final read per node.
+    assert_eq!(set["stats"]["final_reads"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn zab_register_with_sync_reads_is_linearizable() {
+    let store = tempfile::tempdir().unwrap();
+    let (out, run) = run_test(
+        store.path(),
+        &[
+            "--system",
+            "zab",
+            "--workload",
+            "register",
+            "--zab-sync-reads",
+            "--nemesis",
+            "partition,kill",
+            "--nodes",
+            "3",
+            "--concurrency",
+            "6",
+            "--time-limit",
+            "14",
+            "--nemesis-interval",
+            "2.5",
+            "--rate",
+            "120",
+            "--seed",
+            "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let r = results(&run);
+    assert_eq!(
+        r["checkers"]["linearizable"]["valid"],
+        Value::Bool(true),
+        "{r}"
+    );
+    assert!(
+        r["summary"]["by_f"]["read"]["ok"].as_u64().unwrap() > 20,
+        "{r}"
+    );
+}
+
+#[test]
+fn zab_register_without_sync_reads_under_partitions_reports_a_verdict() {
+    let store = tempfile::tempdir().unwrap();
+    let (out, run) = run_test(
+        store.path(),
+        &[
+            "--system",
+            "zab",
+            "--workload",
+            "register",
+            "--nemesis",
+            "partition",
+            "--nodes",
+            "3",
+            "--concurrency",
+            "6",
+            "--time-limit",
+            "12",
+            "--nemesis-interval",
+            "2",
+            "--rate",
+            "120",
+            "--seed",
+            "4",
+        ],
+    );
+    // Stale reads are allowed here: valid (0) or invalid (1), never unknown or a failure.
+    let code = out.status.code();
+    assert!(code == Some(0) || code == Some(1), "{}", describe(&out));
+    let r = results(&run);
+    let v = &r["valid"];
+    assert_eq!(*v, Value::Bool(code == Some(0)));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("verdict: "), "{stdout}");
+    assert!(stdout.contains("availability: "), "{stdout}");
+}

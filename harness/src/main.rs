@@ -1,1 +1,62 @@
-fn main() {}
+//! The `faultline` binary: the command line of Contract 4.
+//!
+//! Exit codes, as Jepsen's: 0 valid, 1 invalid, 2 unknown, 254 bad arguments or unreadable input,
+//! 255 the harness itself failed.
+
+mod check;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Exit code for bad arguments or unreadable input.
+pub const EXIT_BAD_INPUT: u8 = 254;
+/// Exit code for a failure of the harness itself.
+pub const EXIT_HARNESS: u8 = 255;
+
+#[derive(Parser)]
+#[command(
+    name = "faultline",
+    version,
+    about = "A Jepsen-style consistency testing harness"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check history files against consistency models.
+    Check(check::CheckArgs),
+    /// Run one test: a cluster, a workload, faults, a checked history (defaults: raft, register, partition,kill, 5 nodes, 60 s).
+    Test(harness::runner::TestArgs),
+    /// Check a stored run again.
+    Analyze(harness::analyze::AnalyzeArgs),
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_BAD_INPUT } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match cli.command {
+        Command::Check(args) => check::run(args),
+        Command::Test(args) => harness::runner::run(args),
+        Command::Analyze(args) => harness::analyze::run(args),
+    }
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("FAULTLINE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -173,33 +173,7 @@ pub fn search_anomaly(
 ) -> Anomaly {
     let deadline = Instant::now() + budget;
     let witness = shrink(ops, values, stuck, deadline);
-    let sub: Vec<POp> = witness.iter().map(|&i| ops[i].clone()).collect();
-    let target_local = pick_target(&sub).unwrap_or(0);
-    let target = witness.get(target_local).copied().unwrap_or(stuck);
-    let states = placement_states(&sub, values, target_local);
-    let tp = phrase(&hist[ops[target].id], ops[target].kind, values, key);
-    let k = if key.is_empty() {
-        "the register".to_string()
-    } else {
-        format!("key {key}")
-    };
-    let others = witness.len().saturating_sub(1);
-    let explanation = match (states, ops[target].kind) {
-        (Some(st), Kind::Read(_) | Kind::Cas(..)) if !st.is_empty() && others > 0 => {
-            let list: Vec<String> = st.iter().map(|&s| values.text(s)).collect();
-            format!(
-                "{tp}, but every order of the other {others} operation{} that respects real time leaves {k} at {} wherever it could take effect.",
-                if others == 1 { "" } else { "s" },
-                join_or(&list)
-            )
-        }
-        (_, Kind::Read(v)) if others == 0 => format!("{tp}, a value {k} never held: no operation wrote {}.", values.text(v)),
-        (_, Kind::Cas(a, _)) if others == 0 => format!("{tp} succeeded, but {k} never held {}.", values.text(a)),
-        _ => format!(
-            "These {} operations cannot all be ordered consistently with real time and the model, the last to complete being {tp}.",
-            witness.len()
-        ),
-    };
+    let explanation = sentence(hist, ops, values, key, &witness);
     let prefix_tail: Vec<String> = best
         .iter()
         .rev()
@@ -214,6 +188,7 @@ pub fn search_anomaly(
         explanation,
         details: json!({
             "method": "search",
+            "witness_semantics": "these operations, as recorded, cannot all be linearized even if every other operation of the key took effect at any time after its invocation, or not at all",
             "stuck_op": OpRef::of(&hist[ops[stuck].id]),
             "longest_linearizable_prefix": {
                 "length": best.len(),
@@ -224,12 +199,64 @@ pub fn search_anomaly(
     }
 }
 
-fn join_or(list: &[String]) -> String {
-    match list.len() {
-        0 => String::new(),
-        1 => list[0].clone(),
-        n => format!("{} or {}", list[..n - 1].join(", "), list[n - 1]),
+/// One sentence describing a witness: the read or cas that cannot be explained, and how the
+/// other witness operations stand to it in real time.
+fn sentence(
+    hist: &[Operation],
+    ops: &[POp],
+    values: &Values,
+    key: &str,
+    witness: &[usize],
+) -> String {
+    let k = if key.is_empty() {
+        "the register".to_string()
+    } else {
+        format!("key {key}")
+    };
+    let ph = |i: usize| phrase(&hist[ops[i].id], ops[i].kind, values, key);
+    let lenient = "even letting every other operation take effect at any time after its invocation, or not at all";
+    let target = witness
+        .iter()
+        .copied()
+        .filter(|&i| ops[i].required && matches!(ops[i].kind, Kind::Read(_) | Kind::Cas(..)))
+        .max_by_key(|&i| ops[i].ret);
+    let Some(t) = target else {
+        return format!("These {} operations cannot all be ordered consistently with real time and the model, {lenient}.", witness.len());
+    };
+    let mut others: Vec<usize> = witness.iter().copied().filter(|&i| i != t).collect();
+    others.sort_by_key(|&i| ops[i].call);
+    let what = match ops[t].kind {
+        Kind::Cas(..) => format!("{} succeeded", ph(t)),
+        _ => ph(t),
+    };
+    if others.is_empty() {
+        let need = match ops[t].kind {
+            Kind::Cas(a, _) => values.text(a),
+            _ => "that value".to_string(),
+        };
+        return format!("{what}, but no operation invoked before it returned could have left {k} holding {need}, {lenient}.");
     }
+    let tf = hist[ops[t].id].f.as_str();
+    let mut parts = Vec::new();
+    for (n, &o) in others.iter().enumerate() {
+        let rel = if ops[o].ret < ops[t].call {
+            format!("completed before the {tf} began")
+        } else if ops[o].call > ops[t].ret {
+            format!("began after the {tf} completed")
+        } else {
+            format!("overlapped the {tf}")
+        };
+        let then = if n > 0 && ops[others[n - 1]].ret < ops[o].call {
+            "then "
+        } else {
+            ""
+        };
+        parts.push(format!("{then}{} {rel}", ph(o)));
+    }
+    format!(
+        "{what}, which no order allows: {}; {lenient}.",
+        parts.join(", ")
+    )
 }
 
 fn is_illegal(ops: &[POp], values: &mut Values, deadline: Instant) -> Option<bool> {
@@ -245,30 +272,77 @@ fn is_illegal(ops: &[POp], values: &mut Values, deadline: Instant) -> Option<boo
     }
 }
 
-/// A small set of operations (indices into `ops`) that cannot all be linearized.
+/// A small set of operations (indices into `ops`) that cannot all be linearized as recorded,
+/// even when every other operation is relaxed to "took effect at any time after its invocation,
+/// or not at all" (relaxing only ever adds linearizations, so the set is a true core).
 fn shrink(ops: &[POp], values: &mut Values, stuck: usize, deadline: Instant) -> Vec<usize> {
-    // Start from the prefix up to the stuck operation's return: operations invoked before it,
-    // those completing later made optional.
-    let cut = ops[stuck].ret;
-    let mut cur: Vec<usize> = (0..ops.len()).filter(|&i| ops[i].call < cut).collect();
-    let mk = |set: &[usize]| -> Vec<POp> {
-        set.iter()
-            .map(|&i| {
-                let mut o = ops[i].clone();
-                if o.ret != NEVER && o.ret > cut {
+    // The history up to a cut, with only the operations in `keep` held to their recorded
+    // outcome; operations completing after the cut are relaxed as well.
+    let relaxed = |keep: &[usize], cut: u64| -> Vec<POp> {
+        let mut strict = vec![false; ops.len()];
+        for &i in keep {
+            strict[i] = true;
+        }
+        ops.iter()
+            .enumerate()
+            .filter(|(_, o)| o.call < cut)
+            .filter_map(|(i, o)| {
+                let mut o = o.clone();
+                if !(strict[i] && o.required && o.ret < cut) {
+                    if matches!(o.kind, Kind::Read(_)) {
+                        return None;
+                    }
                     o.ret = NEVER;
                     o.required = false;
                 }
-                o
+                Some(o)
             })
             .collect()
     };
-    if is_illegal(&mk(&cur), values, deadline) != Some(true) {
-        cur = (0..ops.len()).collect();
-        if cur.len() > 2000 {
-            return vec![stuck];
+    let local = |cut: u64| -> Vec<usize> {
+        (0..ops.len())
+            .filter(|&i| ops[i].required && ops[i].ret < cut)
+            .collect()
+    };
+    // Start from the stuck operation's prefix if it is illegal on its own; otherwise find the
+    // shortest illegal prefix by bisection over the return points.
+    let mut cuts: Vec<u64> = ops
+        .iter()
+        .filter(|o| o.required)
+        .map(|o| o.ret + 1)
+        .collect();
+    cuts.sort_unstable();
+    let mut cut = NEVER;
+    let first = ops[stuck].ret.saturating_add(1);
+    if is_illegal(&relaxed(&local(first), first), values, deadline) == Some(true) {
+        cut = first;
+    } else if !cuts.is_empty() {
+        let (mut lo, mut hi) = (0usize, cuts.len() - 1);
+        while lo < hi && Instant::now() < deadline {
+            let mid = (lo + hi) / 2;
+            match is_illegal(&relaxed(&local(cuts[mid]), cuts[mid]), values, deadline) {
+                Some(true) => hi = mid,
+                _ => lo = mid + 1,
+            }
+        }
+        if is_illegal(&relaxed(&local(cuts[hi]), cuts[hi]), values, deadline) == Some(true) {
+            cut = cuts[hi];
         }
     }
+    let cur = local(cut);
+    if cur.len() > 2000 || is_illegal(&relaxed(&cur, cut), values, deadline) != Some(true) {
+        return vec![stuck];
+    }
+    // Map the search's positions (in the relaxed sub-history) back to op indices.
+    ddmin(cur, |trial| relaxed(trial, cut), values, deadline)
+}
+
+fn ddmin(
+    mut cur: Vec<usize>,
+    mk: impl Fn(&[usize]) -> Vec<POp>,
+    values: &mut Values,
+    deadline: Instant,
+) -> Vec<usize> {
     // ddmin-style: remove chunks, halving the chunk size down to single operations.
     let mut chunk = (cur.len() / 2).max(1);
     loop {
@@ -290,57 +364,4 @@ fn shrink(ops: &[POp], values: &mut Values, stuck: usize, deadline: Instant) -> 
         }
         chunk = (chunk / 2).max(1);
     }
-}
-
-/// The required read or cas completing last: the operation the others cannot explain.
-fn pick_target(sub: &[POp]) -> Option<usize> {
-    (0..sub.len())
-        .filter(|&i| sub[i].required && matches!(sub[i].kind, Kind::Read(_) | Kind::Cas(..)))
-        .max_by_key(|&i| sub[i].ret)
-}
-
-/// The states the register can be in at any point where `target` could take effect, over every
-/// real-time-respecting order of the other operations (small witnesses only).
-fn placement_states(sub: &[POp], values: &mut Values, target: usize) -> Option<Vec<Val>> {
-    if sub.len() > 9 || target >= sub.len() {
-        return None;
-    }
-    let mut out = std::collections::BTreeSet::new();
-    let mut placed = vec![false; sub.len()];
-    let mut budget = 200_000u32;
-    fn rec(
-        sub: &[POp],
-        values: &mut Values,
-        t: usize,
-        placed: &mut Vec<bool>,
-        state: Val,
-        out: &mut std::collections::BTreeSet<Val>,
-        budget: &mut u32,
-    ) {
-        if *budget == 0 {
-            return;
-        }
-        *budget -= 1;
-        let can = |placed: &Vec<bool>, i: usize| {
-            !placed[i]
-                && (0..sub.len())
-                    .all(|j| placed[j] || j == i || !sub[j].required || sub[j].ret > sub[i].call)
-        };
-        // Could the target take effect here?
-        if !placed[t] && can(placed, t) {
-            out.insert(state);
-        }
-        for i in 0..sub.len() {
-            if i == t || placed[i] || !can(placed, i) {
-                continue;
-            }
-            if let Some(s2) = values.step(state, sub[i].kind) {
-                placed[i] = true;
-                rec(sub, values, t, placed, s2, out, budget);
-                placed[i] = false;
-            }
-        }
-    }
-    rec(sub, values, target, &mut placed, 0, &mut out, &mut budget);
-    Some(out.into_iter().collect())
 }

@@ -1,0 +1,257 @@
+//! `faultline check FILE...`: check history files against consistency models.
+
+use checkers::linear::{self, ModelKind, Options, Report};
+use checkers::Validity;
+use clap::Args;
+use histories::{Format, History};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// History files (JSONL, Jepsen history.edn, Porcupine etcd or kv logs).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The sequential model: register, cas-register, kv or porcupine-kv. Default: porcupine-kv
+    /// for Porcupine kv logs, kv when operations carry keys, cas-register otherwise.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// The history format: auto, jsonl, edn, porcupine-etcd or porcupine-kv.
+    #[arg(long, default_value = "auto")]
+    pub format: String,
+    /// Time budget per key, in seconds; a key not decided within it is unknown.
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Memory budget per key, in MiB; a key needing more is unknown.
+    #[arg(long, default_value_t = 1024)]
+    pub memory_mb: usize,
+    /// Stop at the first illegal key (the others are left unchecked).
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// One JSON object per file on standard output instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Never take the zone test; always use the general search.
+    #[arg(long)]
+    pub no_zone: bool,
+}
+
+/// Runs the command; returns the process exit code of Contract 4.
+pub fn run(args: CheckArgs) -> ExitCode {
+    let format = match args.format.as_str() {
+        "auto" => None,
+        f => match f.parse::<Format>() {
+            Ok(f) => Some(f),
+            Err(e) => return bad_input(&format!("--format: {e}")),
+        },
+    };
+    let model = match args.model.as_deref().map(str::parse::<ModelKind>) {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => return bad_input(&format!("--model: {e}")),
+    };
+    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
+        return bad_input("--timeout must be a positive number of seconds");
+    }
+    if args.memory_mb == 0 {
+        return bad_input("--memory-mb must be at least 1");
+    }
+    let mut overall = Validity::Valid;
+    let mut bad = false;
+    for file in &args.files {
+        let t_parse = Instant::now();
+        let (fmt, history) = match histories::load_file(file, format) {
+            Ok(x) => x,
+            Err(e) => {
+                bad = true;
+                report_bad_file(file, &e.to_string(), args.json);
+                continue;
+            }
+        };
+        let parse_seconds = t_parse.elapsed().as_secs_f64();
+        let model = model.unwrap_or_else(|| infer_model(fmt, &history));
+        let mut opts = Options::new(model);
+        opts.timeout = Duration::from_secs_f64(args.timeout);
+        opts.max_bytes = args.memory_mb.saturating_mul(1 << 20);
+        opts.fail_fast = args.fail_fast;
+        opts.zone = !args.no_zone;
+        let report = match linear::check(&history, &opts) {
+            Ok(r) => r,
+            Err(e) => {
+                bad = true;
+                report_bad_file(file, &format!("{e}"), args.json);
+                continue;
+            }
+        };
+        overall = overall.and(report.valid);
+        if args.json {
+            println!("{}", file_json(file, fmt, &history, &report, parse_seconds));
+        } else {
+            print!("{}", file_text(file, fmt, &history, &report, parse_seconds));
+        }
+    }
+    if bad {
+        return ExitCode::from(crate::EXIT_BAD_INPUT);
+    }
+    ExitCode::from(overall.exit_code() as u8)
+}
+
+fn bad_input(msg: &str) -> ExitCode {
+    eprintln!("faultline check: {msg}");
+    ExitCode::from(crate::EXIT_BAD_INPUT)
+}
+
+fn report_bad_file(file: &std::path::Path, msg: &str, json: bool) {
+    eprintln!(
+        "faultline check: {} is not a readable history: {msg}. Fix the file or force its format with --format.",
+        file.display()
+    );
+    if json {
+        println!(
+            "{}",
+            json!({"file": file.display().to_string(), "valid": "unknown", "error": msg})
+        );
+    }
+}
+
+fn infer_model(fmt: Format, h: &History) -> ModelKind {
+    if fmt == Format::PorcupineKv
+        || h.ops
+            .iter()
+            .any(|o| matches!(o.f.as_str(), "get" | "put" | "append"))
+    {
+        ModelKind::PorcupineKv
+    } else if h.ops.iter().any(|o| o.key.is_some()) {
+        ModelKind::Kv
+    } else if h.ops.iter().any(|o| o.f == "cas") {
+        ModelKind::CasRegister
+    } else {
+        ModelKind::Register
+    }
+}
+
+fn verdict_word(v: Validity) -> &'static str {
+    match v {
+        Validity::Valid => "linearizable",
+        Validity::Invalid => "NOT linearizable",
+        Validity::Unknown => "unknown",
+    }
+}
+
+fn file_text(
+    file: &std::path::Path,
+    fmt: Format,
+    h: &History,
+    r: &Report,
+    parse_seconds: f64,
+) -> String {
+    use std::fmt::Write;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{}: {} ({} model)",
+        file.display(),
+        verdict_word(r.valid),
+        r.model
+    );
+    let _ = writeln!(
+        s,
+        "  {} operations, {} key{}, {} processes, {} format; parsed in {:.1} ms, checked in {:.1} ms",
+        h.ops.len(),
+        r.keys.len(),
+        if r.keys.len() == 1 { "" } else { "s" },
+        h.processes(),
+        fmt.name(),
+        parse_seconds * 1e3,
+        r.check_seconds * 1e3
+    );
+    let mut slow: Vec<_> = r.keys.iter().filter(|k| k.method != "skipped").collect();
+    slow.sort_by(|a, b| b.seconds.total_cmp(&a.seconds));
+    let shown: Vec<String> = slow
+        .iter()
+        .take(3)
+        .map(|k| {
+            format!(
+                "{} {:.1} ms ({}, {} ops)",
+                key_name(&k.key),
+                k.seconds * 1e3,
+                k.method,
+                k.ops
+            )
+        })
+        .collect();
+    if !shown.is_empty() {
+        let _ = writeln!(s, "  slowest keys: {}", shown.join("; "));
+    }
+    for k in &r.keys {
+        if k.valid == Validity::Unknown {
+            let _ = writeln!(
+                s,
+                "  {} undecided: {}",
+                key_name(&k.key),
+                k.reason.as_deref().unwrap_or("unknown")
+            );
+        }
+    }
+    for k in r.keys.iter().filter(|k| k.anomaly.is_some()) {
+        let a = k.anomaly.as_ref().expect("filtered");
+        let _ = writeln!(
+            s,
+            "  {} is not linearizable: {}",
+            key_name(&k.key),
+            a.explanation
+        );
+        let _ = writeln!(s, "    operations that cannot all be linearized:");
+        const SHOWN: usize = 12;
+        for o in a.ops.iter().take(SHOWN) {
+            let _ = writeln!(s, "      line {:>6}  {}", o.line, o.text);
+        }
+        if a.ops.len() > SHOWN {
+            let _ = writeln!(
+                s,
+                "      … and {} more (all of them with --json)",
+                a.ops.len() - SHOWN
+            );
+        }
+        if let Some(p) = a.details.get("longest_linearizable_prefix") {
+            let _ = writeln!(
+                s,
+                "    longest linearizable prefix found: {} operations",
+                p["length"]
+            );
+        }
+    }
+    s
+}
+
+fn key_name(k: &str) -> String {
+    if k.is_empty() {
+        "the register".to_string()
+    } else {
+        format!("key {k:?}")
+    }
+}
+
+fn file_json(
+    file: &std::path::Path,
+    fmt: Format,
+    h: &History,
+    r: &Report,
+    parse_seconds: f64,
+) -> Value {
+    let anomalies: Vec<_> = r.anomalies().cloned().collect();
+    json!({
+        "file": file.display().to_string(),
+        "format": fmt.name(),
+        "model": r.model,
+        "valid": r.valid,
+        "operations": h.ops.len(),
+        "processes": h.processes(),
+        "parse_seconds": parse_seconds,
+        "check_seconds": r.check_seconds,
+        "keys": r.keys,
+        "anomalies": anomalies,
+    })
+}

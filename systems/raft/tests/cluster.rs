@@ -422,3 +422,105 @@ fn acknowledged_writes_survive_kill_9_of_every_node_under_load() {
         "torn tail not reported"
     );
 }
+
+/// Clients write unique keys through random nodes while nodes are killed with -9 and isolated
+/// by black-holing proxies. Afterwards: every acknowledged write is visible, and no write that
+/// got a definite error is (Contract 2's promise); indefinite ones may go either way.
+#[test]
+fn definite_errors_never_take_effect_under_kills_and_partitions() {
+    use rand::{Rng, SeedableRng};
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    use support::proxy::Proxy;
+
+    let mut proxies: HashMap<(usize, usize), Proxy> = HashMap::new();
+    let mut c = Cluster::start_routed(BIN, 5, &["--request-timeout", "500"], |f, t, addr| {
+        let p = Proxy::start(addr);
+        let a = p.addr.clone();
+        proxies.insert((f, t), p);
+        a
+    });
+    c.wait_leader(T);
+    let addrs: Vec<String> = c.nodes.iter().map(|n| n.client_addr.clone()).collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    // key -> "ok" | "fail" | "info"
+    let outcomes: Arc<Mutex<Vec<(String, &'static str)>>> = Arc::default();
+    let mut clients = Vec::new();
+    for w in 0..6u64 {
+        let (addrs, stop, outcomes) = (addrs.clone(), stop.clone(), outcomes.clone());
+        clients.push(std::thread::spawn(move || {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(w);
+            let mut k = 0;
+            while !stop.load(Ordering::Relaxed) {
+                let node = rng.gen_range(0..addrs.len());
+                let Some(mut cl) = Client::try_connect(&addrs[node]) else {
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                while !stop.load(Ordering::Relaxed) && rng.gen_bool(0.9) {
+                    k += 1;
+                    let key = format!("u{w}-{k}");
+                    let r = cl.call(json!({"op":"write","key":key,"value":1}));
+                    let o = match &r {
+                        Ok(r) if r["ok"] == true => "ok",
+                        Ok(r) if r["error"]["definite"] == true => "fail",
+                        _ => "info",
+                    };
+                    outcomes.lock().unwrap().push((key, o));
+                    if r.is_err() {
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(99);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(6) {
+        let victim = rng.gen_range(0..5);
+        if rng.gen_bool(0.5) {
+            c.kill(victim);
+            std::thread::sleep(Duration::from_millis(rng.gen_range(100..600)));
+            c.restart(victim);
+        } else {
+            for ((f, t), p) in &proxies {
+                if *f == victim || *t == victim {
+                    p.cut();
+                }
+            }
+            std::thread::sleep(Duration::from_millis(rng.gen_range(300..1200)));
+            for p in proxies.values() {
+                p.heal();
+            }
+        }
+        std::thread::sleep(Duration::from_millis(rng.gen_range(100..500)));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for cl in clients {
+        cl.join().unwrap();
+    }
+    let leader = c.wait_leader(T);
+    let outcomes = outcomes.lock().unwrap().clone();
+    let count = |o: &str| outcomes.iter().filter(|(_, x)| *x == o).count();
+    eprintln!(
+        "{} writes: {} ok, {} definite failures, {} indefinite",
+        outcomes.len(),
+        count("ok"),
+        count("fail"),
+        count("info")
+    );
+    assert!(count("ok") > 20, "too few acknowledged writes");
+    for (key, o) in &outcomes {
+        let v = c.read(leader, key, T);
+        match *o {
+            "ok" => assert_eq!(v, json!(1), "acknowledged write {key} is lost"),
+            "fail" => assert_eq!(
+                v,
+                Value::Null,
+                "write {key} failed definitely but took effect"
+            ),
+            _ => {}
+        }
+    }
+}

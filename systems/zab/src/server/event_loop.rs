@@ -6,7 +6,7 @@
 use super::client::{self, Command, ReadOp};
 use super::peer_net::{LinkTimeouts, PeerNet};
 use crate::bug::BugSet;
-use crate::core::message::Message;
+use crate::core::message::{LearnPacket, Message};
 use crate::core::peer::{Config, Effect, Input, Peer};
 use crate::core::tree::{Stat, TxnOk, TxnResult};
 use crate::core::txn::NodeId;
@@ -301,8 +301,31 @@ impl Node {
             Ok(())
         })
         .context("cannot persist to the data directory")?;
-        for e in effects {
+        // ACKs are cumulative: of a batch's ACKs to one leader only the last matters.
+        let mut last_ack: HashMap<NodeId, usize> = HashMap::new();
+        for (i, e) in effects.iter().enumerate() {
+            if let Effect::Send {
+                to,
+                msg:
+                    Message::Learn {
+                        packet: LearnPacket::Ack { .. },
+                        ..
+                    },
+            } = e
+            {
+                last_ack.insert(*to, i);
+            }
+        }
+        for (i, e) in effects.into_iter().enumerate() {
             match e {
+                Effect::Send {
+                    to,
+                    msg:
+                        Message::Learn {
+                            packet: LearnPacket::Ack { .. },
+                            ..
+                        },
+                } if last_ack.get(&to) != Some(&i) => {}
                 Effect::Send { to, msg } => self.net.send(to, &msg),
                 Effect::Applied(_) => self.applied_since_snap += 1,
                 Effect::Reply { req, zxid, result } => {

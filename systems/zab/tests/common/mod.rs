@@ -233,7 +233,11 @@ impl Cluster {
             .args(["--peer-addr", &n.peer.to_string()])
             .args(["--peers", &n.peers_arg])
             .args(["--data-dir", n.dir.to_str().unwrap()])
-            .args(FAST)
+            .args(if extra.iter().any(|a| a == "--tick-ms") {
+                &[][..]
+            } else {
+                FAST
+            })
             .args(&extra)
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())

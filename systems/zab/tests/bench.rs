@@ -17,10 +17,7 @@ use std::time::{Duration, Instant};
 
 const RUN: Duration = Duration::from_secs(3);
 
-fn list<T: std::str::FromStr>(var: &str, default: &[T]) -> Vec<T>
-where
-    T: Clone,
-{
+fn list<T: std::str::FromStr + Clone>(var: &str, default: &[T]) -> Vec<T> {
     std::env::var(var)
         .ok()
         .map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect())

@@ -225,7 +225,7 @@ pub fn search(h: &History, m: &Memory, g: &Graph, budget: &Budget) -> SearchOutc
             };
         }
         ticks += 1;
-        if ticks.is_multiple_of(1024) && (start.elapsed() > budget.time || states > budget.states) {
+        if ticks % 1024 == 1 && (start.elapsed() > budget.time || states > budget.states) {
             return SearchOutcome::OutOfBudget {
                 states,
                 placed: deepest.0,

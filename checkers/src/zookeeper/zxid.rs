@@ -12,22 +12,21 @@ use std::collections::HashMap;
 
 const MAX: usize = 8;
 
-/// The zxid of every update node (indexed by node; `None` for reads), or `None` when some
-/// update has none.
+/// The zxid of every node (indexed by node): required of every write and cas, optional for
+/// reads (the state they observed), absent for syncs. `None` when some write has none.
 pub fn zxids(h: &History, m: &Memory) -> Option<Vec<Option<i64>>> {
     let mut out = vec![None; m.nodes.len()];
-    let mut any = false;
     for (i, n) in m.nodes.iter().enumerate() {
         let op = &h.ops[n.op?];
         let z = op.meta.get("zxid").and_then(|v| v.as_i64());
-        if n.update {
+        if n.writes {
             out[i] = Some(z?);
-            any = true;
         } else {
+            // reads may carry the zxid they observed; syncs are placed by real time
             out[i] = z;
         }
     }
-    any.then_some(out)
+    Some(out)
 }
 
 pub fn check(h: &History, m: &Memory, z: &[Option<i64>]) -> ModelReport {
@@ -36,7 +35,7 @@ pub fn check(h: &History, m: &Memory, z: &[Option<i64>]) -> ModelReport {
         .nodes
         .iter()
         .enumerate()
-        .filter(|(_, n)| n.update)
+        .filter(|(_, n)| n.writes)
         .filter_map(|(i, _)| z[i].map(|x| (x, i as Node)))
         .collect();
     updates.sort_unstable();
@@ -147,6 +146,15 @@ pub fn check(h: &History, m: &Memory, z: &[Option<i64>]) -> ModelReport {
         let mut seen: (i64, Option<Node>) = (i64::MIN, None);
         for &n in chain {
             let node = &m.nodes[n as usize];
+            if node.update && !node.writes {
+                // A sync: it comes after every update that completed before it was invoked,
+                // and the session sees at least those from then on.
+                let k = by_ret.partition_point(|&(ret, _, _)| ret < op_of(n).call);
+                if k > 0 && prefix_max[k - 1].0 > seen.0 {
+                    seen = (prefix_max[k - 1].0, Some(n));
+                }
+                continue;
+            }
             if node.update {
                 let zx = z[n as usize].unwrap_or(i64::MIN);
                 if zx <= seen.0 && seen.1.is_some() && anomalies.len() < MAX {

@@ -230,3 +230,107 @@ fn deliver(kind: Kind, rep: &mut Replica, rng: &mut SmallRng) {
         rep.value[w.key] = Some((w.value, w.stamp));
     }
 }
+
+/// A ZooKeeper-like ensemble: a leader orders writes (zxid = position in its log, recorded on
+/// the write's completion), three replicas apply the log in order with lag, and each session
+/// reads from its replica (or, with `hop`, from any replica, so its reads can go backwards).
+/// A sync brings the session's replica up to date with the leader. Reads record the zxid their
+/// replica had applied when `read_zxids`.
+pub fn generate_zk(seed: u64, hop: bool, read_zxids: bool, ops: usize) -> Events {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let procs = 3usize;
+    let keys = rng.gen_range(1..=2usize);
+    let mut log: Vec<(usize, i64)> = Vec::new();
+    let mut applied = [0usize; 3];
+    let mut state: Vec<Vec<Option<i64>>> = vec![vec![None; keys]; 3];
+    let catch_up = |r: usize,
+                    upto: usize,
+                    applied: &mut [usize; 3],
+                    state: &mut Vec<Vec<Option<i64>>>,
+                    log: &Vec<(usize, i64)>| {
+        while applied[r] < upto.min(log.len()) {
+            let (k, v) = log[applied[r]];
+            state[r][k] = Some(v);
+            applied[r] += 1;
+        }
+    };
+    let mut ev = Events::new();
+    let mut pending: Vec<Option<(&'static str, usize, i64)>> = vec![None; procs];
+    let mut next_value = 1;
+    let mut started = 0;
+    let total = rng.gen_range(3..=ops);
+    loop {
+        let busy: Vec<usize> = (0..procs).filter(|&i| pending[i].is_some()).collect();
+        if busy.is_empty() && started >= total {
+            break;
+        }
+        let c = rng.gen_range(0..10);
+        if c < 3 {
+            let r = rng.gen_range(0..3);
+            let upto = applied[r] + 1;
+            catch_up(r, upto, &mut applied, &mut state, &log);
+            continue;
+        }
+        let idle: Vec<usize> = (0..procs).filter(|&i| pending[i].is_none()).collect();
+        if c < 7 && started < total && !idle.is_empty() {
+            let p = idle[rng.gen_range(0..idle.len())];
+            started += 1;
+            let key = rng.gen_range(0..keys);
+            match rng.gen_range(0..6) {
+                0 => {
+                    ev.invoke(p as u64, "sync", KEYS[0], Value::Null);
+                    pending[p] = Some(("sync", 0, 0));
+                }
+                1..=2 => {
+                    ev.invoke(p as u64, "write", KEYS[key], json!(next_value));
+                    pending[p] = Some(("write", key, next_value));
+                    next_value += 1;
+                }
+                _ => {
+                    ev.invoke(p as u64, "read", KEYS[key], Value::Null);
+                    pending[p] = Some(("read", key, 0));
+                }
+            }
+            continue;
+        }
+        if busy.is_empty() {
+            continue;
+        }
+        let p = busy[rng.gen_range(0..busy.len())];
+        let Some((f, key, v)) = pending[p].take() else {
+            continue;
+        };
+        let home = p % 3;
+        match f {
+            "write" => {
+                log.push((key, v));
+                let z = log.len() as i64;
+                catch_up(home, log.len(), &mut applied, &mut state, &log);
+                ev.complete_with(
+                    "ok",
+                    p as u64,
+                    "write",
+                    KEYS[key],
+                    json!(v),
+                    &[("zxid", json!(z))],
+                );
+            }
+            "sync" => {
+                // ZooKeeper's sync: the session's replica catches up with the leader.
+                catch_up(home, log.len(), &mut applied, &mut state, &log);
+                ev.complete_with("ok", p as u64, "sync", KEYS[0], Value::Null, &[]);
+            }
+            _ => {
+                let r = if hop { rng.gen_range(0..3) } else { home };
+                let got = state[r][key];
+                let extra: Vec<(&str, Value)> = if read_zxids {
+                    vec![("zxid", json!(applied[r] as i64))]
+                } else {
+                    vec![]
+                };
+                ev.complete_with("ok", p as u64, "read", KEYS[key], json!(got), &extra);
+            }
+        }
+    }
+    ev
+}

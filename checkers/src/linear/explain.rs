@@ -169,9 +169,8 @@ pub fn search_anomaly(
     key: &str,
     best: &[usize],
     stuck: usize,
-    budget: Duration,
+    deadline: Instant,
 ) -> Anomaly {
-    let deadline = Instant::now() + budget;
     let witness = shrink(ops, values, stuck, deadline);
     let explanation = sentence(hist, ops, values, key, &witness);
     let prefix_tail: Vec<String> = best
@@ -260,9 +259,13 @@ fn sentence(
 }
 
 fn is_illegal(ops: &[POp], values: &mut Values, deadline: Instant) -> Option<bool> {
+    // Relaxed operations nothing can observe change no verdict: drop them first.
+    let mut ops = ops.to_vec();
+    super::model::drop_unobservable(&mut ops, values);
+    let ops = &ops[..];
     let limits = Limits {
-        deadline: deadline.min(Instant::now() + Duration::from_millis(300)),
-        max_bytes: 256 << 20,
+        deadline: deadline.min(Instant::now() + Duration::from_millis(100)),
+        max_bytes: 64 << 20,
         cancel: None,
     };
     match search(ops, values, limits).0 {

@@ -34,7 +34,8 @@ pub struct Options {
     pub fail_fast: bool,
     /// Use the zone test where it applies (on by default; off to force the search).
     pub zone: bool,
-    /// Time allowed to shrink a violation to a small witness.
+    /// Time allowed for shrinking violations to small witnesses, shared by all keys (each key
+    /// gets at most a second of it). A witness not fully shrunk is still a true witness.
     pub explain_budget: Duration,
 }
 
@@ -120,6 +121,7 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, String> {
     let check_seconds = start.elapsed().as_secs_f64();
     // Explain the violations: shrink each to a small witness, in parallel across keys.
     let t_explain = Instant::now();
+    let explain_deadline = t_explain + opts.explain_budget;
     let mut keys: Vec<KeyResult> = decided
         .into_par_iter()
         .map(|(mut r, pending)| {
@@ -137,7 +139,7 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, String> {
                     &r.key,
                     &best,
                     stuck,
-                    opts.explain_budget,
+                    explain_deadline.min(Instant::now() + Duration::from_secs(1)),
                 ));
                 r.explain_seconds = t.elapsed().as_secs_f64();
             }

@@ -161,7 +161,7 @@ pub fn prepare(model: ModelKind, ops: &[&Operation]) -> Result<Prepared, String>
 /// put) of a value that no read returns and no cas expects, an `info` append of a string that no
 /// read contains. Such an operation can always be taken not to have happened, so removing it
 /// changes no verdict; it only shrinks the search.
-fn drop_unobservable(ops: &mut Vec<POp>, values: &Values) {
+pub(crate) fn drop_unobservable(ops: &mut Vec<POp>, values: &Values) {
     if ops.iter().all(|o| o.required) {
         return;
     }

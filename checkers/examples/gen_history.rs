@@ -11,6 +11,10 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::io::{BufWriter, Write};
 
+/// A worker's outstanding operation: key, is it a write, the value written, has it taken
+/// effect, what a read saw.
+type Pending = (u64, bool, u64, bool, Option<u64>);
+
 fn main() {
     let a: Vec<u64> = std::env::args()
         .skip(1)
@@ -25,9 +29,8 @@ fn main() {
     };
     let mut rng = StdRng::seed_from_u64(seed);
     let mut regs: Vec<Option<u64>> = vec![None; keys as usize];
-    // per worker: (process id, Some((key, is_write, value, applied, read_result)))
-    let mut workers: Vec<(u64, Option<(u64, bool, u64, bool, Option<u64>)>)> =
-        (0..procs).map(|p| (p, None)).collect();
+    // per worker: its process id and outstanding operation
+    let mut workers: Vec<(u64, Option<Pending>)> = (0..procs).map(|p| (p, None)).collect();
     let out = std::io::stdout();
     let mut w = BufWriter::with_capacity(1 << 20, out.lock());
     let (mut index, mut time, mut started, mut next_value) = (0u64, 0u64, 0u64, 1u64);

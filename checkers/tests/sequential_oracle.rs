@@ -43,3 +43,42 @@ fn zookeeper_without_zxids_agrees_with_oracle() {
         "both verdicts must be exercised"
     );
 }
+
+#[test]
+fn sequential_with_cas_agrees_with_oracle() {
+    let params = Params {
+        cas: true,
+        ..Params::default()
+    };
+    let t = agree(
+        "sequential+cas",
+        &MIX,
+        &params,
+        |h| checkers::sequential::check(h, &Budget::default()).valid,
+        oracle::sequential,
+    );
+    assert!(
+        t.valid > 500 && t.invalid > 500,
+        "both verdicts must be exercised"
+    );
+}
+
+#[test]
+fn zookeeper_with_cas_agrees_with_oracle() {
+    let params = Params {
+        cas: true,
+        syncs: true,
+        ..Params::default()
+    };
+    let t = agree(
+        "zookeeper+cas",
+        &MIX,
+        &params,
+        |h| checkers::zookeeper::check(h, &Budget::default()).valid,
+        oracle::zookeeper,
+    );
+    assert!(
+        t.valid > 500 && t.invalid > 500,
+        "both verdicts must be exercised"
+    );
+}

@@ -2,6 +2,8 @@
 //! They share nothing with the checkers: they read the `History` themselves, enumerate which
 //! `info` writes happened, and enumerate orders.
 //!
+//! A cas is a read of its expected value and a write of its new value in one step.
+//!
 //! - sequential: some interleaving of the processes' operations in which every read returns
 //!   the latest write;
 //! - zookeeper: the same, where an update (write, sync) also comes after every update that
@@ -38,8 +40,16 @@ fn worlds(h: &History) -> Vec<Vec<O>> {
         let o = O {
             process: op.process,
             key: op.key.clone(),
-            write: (op.f == "write").then(|| op.input.as_i64().unwrap_or(0)),
-            read: (op.f == "read").then(|| op.output.as_i64()),
+            write: match op.f.as_str() {
+                "write" => Some(op.input.as_i64().unwrap_or(0)),
+                "cas" => Some(op.input[1].as_i64().unwrap_or(0)),
+                _ => None,
+            },
+            read: match op.f.as_str() {
+                "read" => Some(op.output.as_i64()),
+                "cas" => Some(op.input[0].as_i64()),
+                _ => None,
+            },
             call: op.call,
             ret: (op.status == OpStatus::Ok).then_some(op.ret),
             update: op.f != "read",

@@ -48,6 +48,8 @@ pub struct Params {
     pub keys: usize,
     pub ops: usize,
     pub syncs: bool,
+    /// Some writes are compare-and-sets.
+    pub cas: bool,
 }
 
 impl Default for Params {
@@ -57,6 +59,7 @@ impl Default for Params {
             keys: 2,
             ops: 9,
             syncs: false,
+            cas: false,
         }
     }
 }
@@ -84,6 +87,7 @@ pub fn generate(kind: Kind, seed: u64, p: &Params) -> Events {
     let mut next_value = 1i64;
     let mut started = 0usize;
     let mut seq = vec![0u32; nrep];
+    let mut expect: Vec<Option<i64>> = vec![None; p.processes];
     let ops = rng.gen_range(4..=p.ops);
     let keys = rng.gen_range(1..=p.keys);
     loop {
@@ -108,7 +112,22 @@ pub fn generate(kind: Kind, seed: u64, p: &Params) -> Events {
                 continue;
             }
             let key = rng.gen_range(0..keys);
-            if rng.gen_bool(0.5) {
+            if p.cas && rng.gen_range(0..4) == 0 {
+                let v = next_value;
+                next_value += 1;
+                let current = match kind {
+                    Kind::Linearizable | Kind::StaleReads => *versions[key].last().unwrap_or(&None),
+                    _ => reps[i % nrep].value[key].map(|(v, _)| v),
+                };
+                let e = if rng.gen_bool(0.7) || v < 2 {
+                    current
+                } else {
+                    Some(rng.gen_range(1..v))
+                };
+                expect[i] = e;
+                ev.invoke(pid, "cas", KEYS[key], json!([e, v]));
+                pending[i] = Some(("cas", key, v));
+            } else if rng.gen_bool(0.5) {
                 let v = next_value;
                 next_value += 1;
                 ev.invoke(pid, "write", KEYS[key], json!(v));
@@ -128,8 +147,20 @@ pub fn generate(kind: Kind, seed: u64, p: &Params) -> Events {
             continue;
         };
         let r = i % nrep;
-        if f == "write" {
-            let outcome = rng.gen_range(0..10);
+        if f == "cas" {
+            let current = match kind {
+                Kind::Linearizable | Kind::StaleReads => *versions[key].last().unwrap_or(&None),
+                _ => reps[r].value[key].map(|(v, _)| v),
+            };
+            let e = expect[i];
+            if current != e {
+                ev.complete("fail", pid, "cas", KEYS[key], json!([e, v]));
+                continue;
+            }
+            ev.complete("ok", pid, "cas", KEYS[key], json!([e, v]));
+        }
+        if f == "write" || f == "cas" {
+            let outcome = if f == "cas" { 5 } else { rng.gen_range(0..10) };
             let applied = match outcome {
                 0 => false,
                 1 => rng.gen_bool(0.5),
@@ -161,6 +192,7 @@ pub fn generate(kind: Kind, seed: u64, p: &Params) -> Events {
                 }
             }
             match outcome {
+                _ if f == "cas" => {}
                 0 => {
                     ev.complete("fail", pid, "write", KEYS[key], json!(v));
                 }

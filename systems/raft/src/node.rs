@@ -73,6 +73,8 @@ pub struct Node {
     reads: HashMap<u64, PendingRead>,
     /// Reads with a read index, waiting for the state machine to apply it.
     confirmed_reads: Vec<(Index, PendingRead)>,
+    /// When the log was last synced (for `--bug unsynced-ack`).
+    last_sync: Instant,
 }
 
 impl Node {
@@ -106,6 +108,7 @@ impl Node {
             heartbeat_ticks: cfg.heartbeat_ticks,
             max_entries_per_msg: 512,
             max_inflight: 64,
+            bug_no_figure8: cfg.bugs.contains(&Bug::NoFigure8),
         };
         let raft = Raft::new(core_cfg, rec.hard_state, snap, rec.entries, rand::random());
         Ok(Node {
@@ -119,6 +122,7 @@ impl Node {
             writes: HashMap::new(),
             reads: HashMap::new(),
             confirmed_reads: Vec::new(),
+            last_sync: Instant::now(),
         })
     }
 
@@ -157,6 +161,10 @@ impl Node {
         }
     }
 
+    fn bug(&self, b: Bug) -> bool {
+        self.cfg.bugs.contains(&b)
+    }
+
     fn name_of(&self, id: Option<NodeId>) -> Value {
         id.and_then(|i| self.cfg.names.get(&i))
             .map_or(Value::Null, |n| Value::String(n.clone()))
@@ -185,6 +193,10 @@ impl Node {
                     .with("last_index", json!(s.last_index))
                     .with("snapshot_index", json!(s.snapshot_index));
                 let _ = reply.send(r);
+                return;
+            }
+            Op::Read { key } if self.bug(Bug::LocalRead) => {
+                let _ = reply.send(Response::ok_with(id, "value", self.kv.read(&key)));
                 return;
             }
             Op::Read { key } => {
@@ -264,6 +276,7 @@ impl Node {
     /// Answers the requests whose deadline passed. Their fate is unknown.
     fn expire(&mut self, now: Instant) {
         let ms = self.cfg.request_timeout.as_millis();
+        let definite = self.bug(Bug::DefiniteTimeout);
         self.writes.retain(|_, w| {
             if w.deadline > now {
                 return true;
@@ -271,7 +284,7 @@ impl Node {
             let _ = w.reply.send(Response::err(
                 Some(w.id),
                 code::TIMEOUT,
-                false,
+                definite,
                 format!("not committed within {ms} ms; it may still take effect"),
             ));
             false
@@ -303,7 +316,12 @@ impl Node {
             }
             self.wal.put_entries(&ready.entries);
             if ready.must_sync() {
-                self.wal.sync()?;
+                if !self.bug(Bug::UnsyncedAck) {
+                    self.wal.sync()?;
+                } else if self.last_sync.elapsed() >= Duration::from_millis(500) {
+                    self.wal.sync()?;
+                    self.last_sync = Instant::now();
+                }
             }
             for m in ready.messages.iter() {
                 out.send(m.clone());

@@ -23,6 +23,7 @@ fn config(id: NodeId, n: u64) -> Config {
         heartbeat_ticks: 2,
         max_entries_per_msg: 4,
         max_inflight: 4,
+        bug_no_figure8: false,
     }
 }
 

@@ -104,7 +104,7 @@ fn data_hash(d: &[u8]) -> u64 {
 }
 
 impl Sim {
-    fn new(seed: u64) -> Self {
+    fn new(seed: u64, bug_no_figure8: bool) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let n = if rng.gen_bool(0.5) { 3 } else { 5 };
         let cfg = Config {
@@ -115,6 +115,7 @@ impl Sim {
             heartbeat_ticks: 3,
             max_entries_per_msg: rng.gen_range(1..8),
             max_inflight: rng.gen_range(1..6),
+            bug_no_figure8,
         };
         let snapshot_every = rng.gen_range(5..30);
         let mut sim = Sim {
@@ -457,8 +458,8 @@ struct Stats {
     terms: u64,
 }
 
-fn run_seed(seed: u64, fault_ticks: u64) -> Stats {
-    let mut sim = Sim::new(seed);
+fn run_seed(seed: u64, fault_ticks: u64, bug_no_figure8: bool) -> Stats {
+    let mut sim = Sim::new(seed, bug_no_figure8);
     let faults = Faults {
         loss: sim.rng.gen_range(0.0..0.2),
         dup: sim.rng.gen_range(0.0..0.1),
@@ -591,7 +592,7 @@ fn simulation_1000_seeds() {
     let n = range.end - range.start;
     let mut t = Stats::default();
     for seed in range {
-        let s = run_seed(seed, 1500);
+        let s = run_seed(seed, 1500, false);
         t.steps += s.steps;
         t.commits += s.commits;
         t.reads += s.reads;
@@ -616,4 +617,14 @@ fn simulation_1000_seeds() {
         assert!(t.crashes > n, "too few crashes: {}", t.crashes);
         assert!(t.terms > n * 3, "too few elections: {}", t.terms);
     }
+}
+
+/// The same simulation with the `no-figure8` bug switched on must find a violation: the checks
+/// are sensitive to the bug class they exist for.
+#[test]
+fn simulation_finds_the_figure8_bug() {
+    let found =
+        (0..1000u64).find(|&seed| std::panic::catch_unwind(|| run_seed(seed, 1500, true)).is_err());
+    assert!(found.is_some(), "no seed exposed the Figure 8 bug");
+    eprintln!("the no-figure8 bug was caught at seed {}", found.unwrap());
 }

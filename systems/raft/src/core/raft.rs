@@ -32,6 +32,8 @@ pub struct Config {
     pub max_entries_per_msg: usize,
     /// Most appends in flight to one follower while streaming.
     pub max_inflight: usize,
+    /// Bug switch (`--bug no-figure8`): commit older-term entries by counting replicas.
+    pub bug_no_figure8: bool,
 }
 
 /// Why a proposal or read was refused without being proposed: no leader is known.
@@ -718,7 +720,8 @@ impl Raft {
         matched.push(self.log.stable);
         matched.sort_unstable_by(|a, b| b.cmp(a));
         let n = matched[self.quorum() - 1];
-        if n > self.log.commit && self.log.term(n) == Some(self.term) {
+        let own_term = self.log.term(n) == Some(self.term);
+        if n > self.log.commit && (own_term || self.cfg.bug_no_figure8) {
             self.log.commit = n;
             if !self.reads_before_commit.is_empty() {
                 for (from, ctx) in std::mem::take(&mut self.reads_before_commit) {

@@ -1,6 +1,8 @@
 //! `faultline check FILE...`: check history files against consistency models.
 
+use checkers::consistency::{self, Ladder, Model, ModelReport};
 use checkers::linear::{self, ModelKind, Options, Report};
+use checkers::sequential::Budget;
 use checkers::Validity;
 use clap::Args;
 use histories::{Format, History};
@@ -36,6 +38,11 @@ pub struct CheckArgs {
     /// Never take the zone test; always use the general search.
     #[arg(long)]
     pub no_zone: bool,
+    /// Consistency models to check, comma-separated: linearizable, sequential, zookeeper,
+    /// causal, causal-memory, causal-convergence. Default: linearizable, plus every other model
+    /// when the history is a read/write history with unique written values per key.
+    #[arg(long)]
+    pub consistency: Option<String>,
 }
 
 /// Runs the command; returns the process exit code of Contract 4.
@@ -58,6 +65,11 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if args.memory_mb == 0 {
         return bad_input("--memory-mb must be at least 1");
     }
+    let requested = match args.consistency.as_deref().map(consistency::parse_models) {
+        None => None,
+        Some(Ok(m)) => Some(m),
+        Some(Err(e)) => return bad_input(&format!("--consistency: {e}")),
+    };
     let mut overall = Validity::Valid;
     let mut bad = false;
     for file in &args.files {
@@ -71,25 +83,56 @@ pub fn run(args: CheckArgs) -> ExitCode {
             }
         };
         let parse_seconds = t_parse.elapsed().as_secs_f64();
-        let model = model.unwrap_or_else(|| infer_model(fmt, &history));
-        let mut opts = Options::new(model);
-        opts.timeout = Duration::from_secs_f64(args.timeout);
-        opts.max_bytes = args.memory_mb.saturating_mul(1 << 20);
-        opts.fail_fast = args.fail_fast;
-        opts.zone = !args.no_zone;
-        let report = match linear::check(&history, &opts) {
-            Ok(r) => r,
-            Err(e) => {
-                bad = true;
-                report_bad_file(file, &format!("{e}"), args.json);
-                continue;
+        let models = requested
+            .clone()
+            .unwrap_or_else(|| default_models(&history));
+        let mut linear_report = None;
+        if models.contains(&Model::Linearizable) {
+            let model = model.unwrap_or_else(|| infer_model(fmt, &history));
+            let mut opts = Options::new(model);
+            opts.timeout = Duration::from_secs_f64(args.timeout);
+            opts.max_bytes = args.memory_mb.saturating_mul(1 << 20);
+            opts.fail_fast = args.fail_fast;
+            opts.zone = !args.no_zone;
+            match linear::check(&history, &opts) {
+                Ok(r) => linear_report = Some(r),
+                Err(e) => {
+                    bad = true;
+                    report_bad_file(file, &e, args.json);
+                    continue;
+                }
             }
+        }
+        let budget = Budget {
+            time: Duration::from_secs_f64(args.timeout),
+            ..Budget::default()
         };
-        overall = overall.and(report.valid);
+        let others: Vec<ModelReport> = models
+            .iter()
+            .filter_map(|&m| consistency::check_model(&history, m, &budget))
+            .collect();
+        let mut verdicts: Vec<(Model, Validity)> =
+            others.iter().map(|r| (r.model, r.valid)).collect();
+        if let Some(r) = &linear_report {
+            verdicts.insert(0, (Model::Linearizable, r.valid));
+        }
+        let valid = verdicts.iter().fold(Validity::Valid, |a, (_, v)| a.and(*v));
+        overall = overall.and(valid);
+        let ladder = (models.len() > 1).then(|| Ladder::from_verdicts(&verdicts));
+        let out = Outcome {
+            file,
+            fmt,
+            history: &history,
+            linear: linear_report.as_ref(),
+            others: &others,
+            ladder: ladder.as_ref(),
+            valid,
+            parse_seconds,
+        };
         if args.json {
-            println!("{}", file_json(file, fmt, &history, &report, parse_seconds));
+            println!("{}", file_json(&out));
         } else {
-            print!("{}", file_text(file, fmt, &history, &report, parse_seconds));
+            print!("{}", file_text(&out));
         }
     }
     if bad {
@@ -116,6 +159,29 @@ fn report_bad_file(file: &std::path::Path, msg: &str, json: bool) {
     }
 }
 
+/// Linearizability always; the other models too when they decide this history: register
+/// operations only, with unique written values per key (a "differentiated" history).
+fn default_models(h: &History) -> Vec<Model> {
+    let all = consistency::applicable(h);
+    if all.len() > 1 && checkers::memory::Memory::from_history(h).is_ok() {
+        all
+    } else {
+        vec![Model::Linearizable]
+    }
+}
+
+/// Everything known about one checked file.
+struct Outcome<'a> {
+    file: &'a std::path::Path,
+    fmt: Format,
+    history: &'a History,
+    linear: Option<&'a Report>,
+    others: &'a [ModelReport],
+    ladder: Option<&'a Ladder>,
+    valid: Validity,
+    parse_seconds: f64,
+}
+
 fn infer_model(fmt: Format, h: &History) -> ModelKind {
     if fmt == Format::PorcupineKv
         || h.ops
@@ -140,15 +206,23 @@ fn verdict_word(v: Validity) -> &'static str {
     }
 }
 
-fn file_text(
-    file: &std::path::Path,
-    fmt: Format,
-    h: &History,
-    r: &Report,
-    parse_seconds: f64,
-) -> String {
+fn file_text(o: &Outcome) -> String {
     use std::fmt::Write;
     let mut s = String::new();
+    let (h, file) = (o.history, o.file);
+    let Some(r) = o.linear else {
+        let _ = writeln!(s, "{}: {}", file.display(), o.valid.as_str());
+        let _ = writeln!(
+            s,
+            "  {} operations, {} processes, {} format; parsed in {:.1} ms",
+            h.ops.len(),
+            h.processes(),
+            o.fmt.name(),
+            o.parse_seconds * 1e3
+        );
+        others_text(&mut s, o);
+        return s;
+    };
     let _ = writeln!(
         s,
         "{}: {} ({} model)",
@@ -163,8 +237,8 @@ fn file_text(
         r.keys.len(),
         if r.keys.len() == 1 { "" } else { "s" },
         h.processes(),
-        fmt.name(),
-        parse_seconds * 1e3,
+        o.fmt.name(),
+        o.parse_seconds * 1e3,
         r.check_seconds * 1e3
     );
     let mut slow: Vec<_> = r.keys.iter().filter(|k| k.method != "skipped").collect();
@@ -223,7 +297,20 @@ fn file_text(
             );
         }
     }
+    others_text(&mut s, o);
     s
+}
+
+fn others_text(s: &mut String, o: &Outcome) {
+    use std::fmt::Write;
+    for r in o.others {
+        for line in r.to_text().lines() {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
+    if let Some(l) = o.ladder {
+        let _ = writeln!(s, "  {}", l.summary);
+    }
 }
 
 fn key_name(k: &str) -> String {
@@ -234,24 +321,38 @@ fn key_name(k: &str) -> String {
     }
 }
 
-fn file_json(
-    file: &std::path::Path,
-    fmt: Format,
-    h: &History,
-    r: &Report,
-    parse_seconds: f64,
-) -> Value {
-    let anomalies: Vec<_> = r.anomalies().cloned().collect();
-    json!({
-        "file": file.display().to_string(),
-        "format": fmt.name(),
-        "model": r.model,
-        "valid": r.valid,
-        "operations": h.ops.len(),
-        "processes": h.processes(),
-        "parse_seconds": parse_seconds,
-        "check_seconds": r.check_seconds,
-        "keys": r.keys,
-        "anomalies": anomalies,
-    })
+fn file_json(o: &Outcome) -> Value {
+    let mut v = json!({
+        "file": o.file.display().to_string(),
+        "format": o.fmt.name(),
+        "valid": o.valid,
+        "operations": o.history.ops.len(),
+        "processes": o.history.processes(),
+        "parse_seconds": o.parse_seconds,
+    });
+    if let Some(r) = o.linear {
+        let anomalies: Vec<_> = r.anomalies().cloned().collect();
+        v["model"] = json!(r.model);
+        v["check_seconds"] = json!(r.check_seconds);
+        v["explain_seconds"] = json!(r.explain_seconds);
+        v["keys"] = json!(r.keys);
+        v["anomalies"] = json!(anomalies);
+    }
+    if !o.others.is_empty() {
+        let mut m = serde_json::Map::new();
+        if let Some(r) = o.linear {
+            m.insert(
+                "linearizable".into(),
+                json!({"valid": r.valid, "anomalies": r.anomalies().cloned().collect::<Vec<_>>()}),
+            );
+        }
+        for r in o.others {
+            m.insert(r.model.name().into(), r.to_json());
+        }
+        v["consistency"] = Value::Object(m);
+    }
+    if let Some(l) = o.ladder {
+        v["ladder"] = json!(l);
+    }
+    v
 }

@@ -132,6 +132,8 @@ fn an_undecided_key_is_unknown_and_exits_2() {
         "--memory-mb",
         "1",
         "--no-zone",
+        "--consistency",
+        "linearizable",
     ]);
     assert_eq!(code(&o), 2, "{}", String::from_utf8_lossy(&o.stdout));
     let out = String::from_utf8_lossy(&o.stdout);
@@ -259,4 +261,47 @@ fn porcupine_and_jepsen_formats_are_detected() {
     let f = write("h.edn", edn);
     let o = faultline(&["check", f.to_str().unwrap()]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
+}
+
+/// Store buffering: each process writes one key and then reads the other's initial value.
+const STORE_BUFFERING: &[(&str, u64, &str, &str, &str)] = &[
+    ("invoke", 1, "write", "x", "1"),
+    ("invoke", 2, "write", "y", "1"),
+    ("ok", 1, "write", "x", "1"),
+    ("ok", 2, "write", "y", "1"),
+    ("invoke", 1, "read", "y", "null"),
+    ("invoke", 2, "read", "x", "null"),
+    ("ok", 1, "read", "y", "null"),
+    ("ok", 2, "read", "x", "null"),
+];
+
+#[test]
+fn consistency_models_and_the_ladder() {
+    let f = write("sb.jsonl", &jsonl(STORE_BUFFERING));
+    // Default: every model that applies; sequential and linearizable fail, causal holds.
+    let o = faultline(&["check", "--json", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 1);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let c = &v["consistency"];
+    assert_eq!(c["linearizable"]["valid"], Value::Bool(false));
+    assert_eq!(c["sequential"]["valid"], Value::Bool(false));
+    assert_eq!(c["causal"]["valid"], Value::Bool(true));
+    assert!(v["ladder"]["summary"]
+        .as_str()
+        .unwrap()
+        .contains("causal-memory"));
+    // Only the models asked for decide the exit code.
+    let o = faultline(&[
+        "check",
+        f.to_str().unwrap(),
+        "--consistency",
+        "causal,causal-memory",
+    ]);
+    assert_eq!(code(&o), 0, "{}", String::from_utf8_lossy(&o.stdout));
+    let o = faultline(&["check", f.to_str().unwrap(), "--consistency", "sequential"]);
+    assert_eq!(code(&o), 1);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("program order"), "{out}");
+    let o = faultline(&["check", f.to_str().unwrap(), "--consistency", "strict"]);
+    assert_eq!(code(&o), 254);
 }

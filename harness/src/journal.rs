@@ -171,6 +171,20 @@ impl Journal {
     }
 }
 
+impl Drop for Journal {
+    /// A journal dropped without [`Journal::close`] (an error path) still writes out what was
+    /// queued: the writer sees the queue closed, drains it and fsyncs.
+    fn drop(&mut self) {
+        if let Ok(mut q) = self.shared.queue.lock() {
+            q.closed = true;
+        }
+        self.shared.wake.notify_all();
+        if let Some(h) = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = h.join();
+        }
+    }
+}
+
 fn writer_loop(shared: Arc<Shared>, mut file: File) -> std::io::Result<JournalStats> {
     let mut stats = JournalStats::default();
     let mut out: Vec<u8> = Vec::with_capacity(1 << 20);

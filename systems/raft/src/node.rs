@@ -307,7 +307,7 @@ impl Node {
 
     fn process_ready(&mut self, out: &Outbound) -> anyhow::Result<()> {
         while self.raft.has_ready() {
-            let ready = self.raft.ready();
+            let mut ready = self.raft.ready();
             if let Some(s) = &ready.snapshot {
                 self.install_snapshot(s)?;
             }
@@ -323,8 +323,8 @@ impl Node {
                     self.last_sync = Instant::now();
                 }
             }
-            for m in ready.messages.iter() {
-                out.send(m.clone());
+            for m in std::mem::take(&mut ready.messages) {
+                out.send(m);
             }
             for e in &ready.committed {
                 self.apply(e);

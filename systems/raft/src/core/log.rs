@@ -219,3 +219,85 @@ impl RaftLog {
         self.pending_snapshot = true;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn e(index: Index, term: Term) -> Entry {
+        Entry {
+            term,
+            index,
+            data: vec![index as u8],
+        }
+    }
+
+    fn snap(index: Index, term: Term) -> Snapshot {
+        Snapshot {
+            index,
+            term,
+            data: vec![],
+        }
+    }
+
+    #[test]
+    fn restore_drops_entries_that_do_not_continue_the_snapshot() {
+        let l = RaftLog::restore(Some(snap(5, 2)), vec![e(4, 1), e(5, 1), e(6, 1)]);
+        assert_eq!(
+            l.last_index(),
+            5,
+            "a conflict at the snapshot point drops the rest"
+        );
+        let l = RaftLog::restore(Some(snap(5, 2)), vec![e(5, 2), e(6, 2), e(8, 2)]);
+        assert_eq!(l.last_index(), 6, "entries after a gap are dropped");
+        assert_eq!((l.commit, l.applied, l.stable), (5, 5, 6));
+    }
+
+    #[test]
+    fn conflicts_are_overwritten_but_never_at_or_below_commit() {
+        let mut l = RaftLog::restore(None, vec![e(1, 1), e(2, 1), e(3, 1), e(4, 1)]);
+        l.commit = 2;
+        // A conflict at 3 (above commit) cuts the suffix.
+        assert_eq!(l.maybe_append(2, 1, &[e(3, 2)], 3), Some(3));
+        assert_eq!((l.last_index(), l.term(3), l.commit), (3, Some(2), 3));
+        // Matching entries are not rewritten, and a shorter message does not cut the log.
+        l.push(2, vec![9]);
+        assert_eq!(l.maybe_append(2, 1, &[e(3, 2)], 3), Some(3));
+        assert_eq!(l.last_index(), 4);
+        // A "conflict" at or below commit is refused and changes nothing.
+        assert_eq!(l.maybe_append(1, 1, &[e(2, 5)], 9), None);
+        assert_eq!((l.term(2), l.last_index(), l.commit), (Some(1), 4, 3));
+        // A mismatching prev entry is rejected.
+        assert_eq!(l.maybe_append(4, 7, &[e(5, 7)], 9), None);
+    }
+
+    #[test]
+    fn find_conflict_by_term_skips_newer_terms() {
+        let l = RaftLog::restore(None, vec![e(1, 1), e(2, 1), e(3, 3), e(4, 3), e(5, 5)]);
+        assert_eq!(l.find_conflict_by_term(5, 4), 4);
+        assert_eq!(l.find_conflict_by_term(5, 2), 2);
+        assert_eq!(l.find_conflict_by_term(9, 5), 5);
+        assert_eq!(l.find_conflict_by_term(5, 0), 0);
+    }
+
+    #[test]
+    fn compact_and_install() {
+        let mut l = RaftLog::restore(None, vec![e(1, 1), e(2, 1), e(3, 2)]);
+        l.commit = 3;
+        l.applied = 2;
+        l.compact(snap(3, 2)); // beyond applied: refused
+        assert_eq!(l.snapshot_index(), 0);
+        l.compact(snap(2, 1));
+        assert_eq!(
+            (l.snapshot_index(), l.first_index(), l.term(2), l.term(1)),
+            (2, 3, Some(1), None)
+        );
+        assert_eq!(l.slice(1, 3), vec![e(3, 2)]);
+        l.install(snap(10, 4));
+        assert_eq!(
+            (l.last_index(), l.last_term(), l.commit, l.applied),
+            (10, 4, 10, 10)
+        );
+        assert!(l.pending_snapshot);
+    }
+}

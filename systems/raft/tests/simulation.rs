@@ -51,6 +51,7 @@ struct Node {
     durable: Durable,
     app: App,
     down_until: u64,
+    paused_until: u64,
     /// The commit index already recorded in the global committed map.
     seen_commit: Index,
     incarnation: u64,
@@ -68,6 +69,10 @@ struct Faults {
     max_delay: u64,
     crash: f64,
     partition: f64,
+    /// Chance per tick that a node pauses (as under SIGSTOP: no ticks, messages wait).
+    pause: f64,
+    /// Chance that a running node misses a tick (clock skew).
+    skip_tick: f64,
 }
 
 struct Sim {
@@ -86,7 +91,9 @@ struct Sim {
     leaders: HashMap<Term, NodeId>,
     /// (index, term) -> (hash of data, term of the previous entry) seen in any log.
     entries_seen: HashMap<(Index, Term), (u64, Term)>,
-    committed: BTreeMap<Index, Term>,
+    /// index -> (entry term, term of the node that was first seen committing it: the leader
+    /// that committed it, since followers learn commits from leaders).
+    committed: BTreeMap<Index, (Term, Term)>,
     applied: BTreeMap<Index, (u64, u64)>,
     max_commit: Index,
     reads: HashMap<u64, Index>,
@@ -150,6 +157,7 @@ impl Sim {
                 durable,
                 app: App::default(),
                 down_until: 0,
+                paused_until: 0,
                 seen_commit: 0,
                 incarnation: 0,
             });
@@ -213,9 +221,11 @@ impl Sim {
                 Some(_) => {}
                 None => {
                     self.leaders.insert(raft.term(), id);
-                    // Leader completeness: a new leader holds every committed entry.
-                    for (&idx, &t) in self.committed.range(log.snapshot_index() + 1..) {
-                        if log.term(idx) != Some(t) {
+                    // Leader completeness: a leader holds every entry committed in an earlier
+                    // term. (A leader of an older term can still be elected late, e.g. while
+                    // its voters' answers were delayed; it need not hold newer commits.)
+                    for (&idx, &(t, ct)) in self.committed.range(log.snapshot_index() + 1..) {
+                        if ct < raft.term() && log.term(idx) != Some(t) {
                             self.fail(format!(
                                 "leader {id} of term {} lacks committed entry {idx} of term {t} (has {:?})",
                                 raft.term(),
@@ -253,17 +263,17 @@ impl Sim {
             let t = log
                 .term(idx)
                 .expect("committed entries above the snapshot are in the log");
-            if let Some(&ct) = self.committed.get(&idx) {
+            if let Some(&(ct, _)) = self.committed.get(&idx) {
                 if ct != t {
                     self.fail(format!(
                         "node {id} committed entry {idx} of term {t}, but term {ct} was committed there"
                     ));
                 }
             } else {
-                self.committed.insert(idx, t);
+                self.committed.insert(idx, (t, raft.term()));
             }
         }
-        for (&idx, &t) in self.committed.range(log.snapshot_index() + 1..commit + 1) {
+        for (&idx, &(t, _)) in self.committed.range(log.snapshot_index() + 1..commit + 1) {
             if log.term(idx) != Some(t) {
                 self.fail(format!("node {id} changed committed entry {idx}"));
             }
@@ -275,6 +285,9 @@ impl Sim {
     /// The shell's job: persist, send, apply, and maybe snapshot.
     fn flush(&mut self, i: usize) {
         let id = Self::id(i);
+        if self.nodes[i].paused_until > self.now {
+            return;
+        }
         let Some(raft) = self.nodes[i].raft.as_mut() else {
             return;
         };
@@ -374,6 +387,9 @@ impl Sim {
     fn propose(&mut self, i: usize) {
         self.next_payload += 1;
         let payload = format!("v{}", self.next_payload).into_bytes();
+        if self.nodes[i].paused_until > self.now {
+            return;
+        }
         if let Some(r) = self.nodes[i].raft.as_mut() {
             let _ = r.propose(payload);
         }
@@ -384,6 +400,9 @@ impl Sim {
         self.next_ctx += 1;
         let ctx = self.next_ctx;
         let max_commit = self.max_commit;
+        if self.nodes[i].paused_until > self.now {
+            return;
+        }
         if let Some(r) = self.nodes[i].raft.as_mut() {
             if r.read_index(ctx).is_ok() {
                 self.reads.insert(ctx, max_commit);
@@ -394,6 +413,9 @@ impl Sim {
 
     fn tick_all(&mut self) {
         for i in 0..self.n {
+            if self.nodes[i].paused_until > self.now || self.rng.gen_bool(self.faults.skip_tick) {
+                continue;
+            }
             if let Some(r) = self.nodes[i].raft.as_mut() {
                 r.tick();
                 self.check(i);
@@ -419,6 +441,12 @@ impl Sim {
         }
         for m in due {
             let (f, t) = ((m.from - 1) as usize, (m.to - 1) as usize);
+            if self.nodes[t].paused_until > now {
+                // A paused process reads its socket later.
+                let at = self.nodes[t].paused_until;
+                self.net.push(InFlight { at, msg: m });
+                continue;
+            }
             if self.group[f] != self.group[t] || self.rng.gen_bool(self.faults.loss) {
                 continue;
             }
@@ -444,6 +472,8 @@ impl Sim {
         max_delay: 1,
         crash: 0.0,
         partition: 0.0,
+        pause: 0.0,
+        skip_tick: 0.0,
     };
 }
 
@@ -466,6 +496,8 @@ fn run_seed(seed: u64, fault_ticks: u64, bug_no_figure8: bool) -> Stats {
         max_delay: sim.rng.gen_range(0..4),
         crash: sim.rng.gen_range(0.0..0.01),
         partition: sim.rng.gen_range(0.0..0.03),
+        pause: sim.rng.gen_range(0.0..0.005),
+        skip_tick: sim.rng.gen_range(0.0..0.3),
     };
     sim.faults = faults;
     let n = sim.n;
@@ -496,6 +528,8 @@ fn run_seed(seed: u64, fault_ticks: u64, bug_no_figure8: bool) -> Stats {
                 if sim.now >= sim.nodes[i].down_until {
                     sim.start(i);
                 }
+            } else if sim.rng.gen_bool(faults.pause) {
+                sim.nodes[i].paused_until = sim.now + sim.rng.gen_range(1..80);
             } else if sim.rng.gen_bool(faults.crash) {
                 let until = sim.now + sim.rng.gen_range(1..60);
                 sim.crash(i, until);
@@ -525,6 +559,7 @@ fn run_seed(seed: u64, fault_ticks: u64, bug_no_figure8: bool) -> Stats {
         *g = 0;
     }
     for i in 0..n {
+        sim.nodes[i].paused_until = 0;
         if sim.nodes[i].raft.is_none() {
             sim.start(i);
         }

@@ -195,6 +195,10 @@ fn peak_rss_mb() -> f64 {
 }
 
 fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let a = match parse_args() {
         Ok(a) => a,
         Err(e) => {
@@ -205,11 +209,12 @@ fn main() {
     let t = Instant::now();
     let h = generate(&a);
     eprintln!(
-        "generated {} operations ({} processes, {} keys) in {:.2}s",
+        "generated {} operations ({} processes, {} keys) in {:.2}s; peak RSS with the history alone: {:.0} MB",
         h.ops.len(),
         a.processes,
         a.keys,
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        peak_rss_mb()
     );
     let budget = Budget {
         time: Duration::from_secs(a.budget),

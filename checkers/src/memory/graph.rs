@@ -95,50 +95,63 @@ impl<'m> Graph<'m> {
             .chain(self.explicit_in(n).copied())
     }
 
-    /// Vector clocks in topological order, or a cycle.
+    /// Vector clocks in topological order, or a cycle. Nodes are visited chain by chain (each
+    /// chain advanced as far as its explicit predecessors allow), which keeps memory access
+    /// mostly sequential.
     pub fn clocks(&self) -> Result<Clocks, Cycle> {
         let m = self.mem;
         let n = m.nodes.len();
         let width = m.chains.len();
-        let mut indeg: Vec<u32> = (0..n)
-            .map(|i| (self.in_start[i + 1] - self.in_start[i]) + u32::from(m.nodes[i].pos > 0))
+        let mut pending: Vec<u32> = (0..n)
+            .map(|i| self.in_start[i + 1] - self.in_start[i])
             .collect();
-        let mut stack: Vec<Node> = (0..n as Node).filter(|&i| indeg[i as usize] == 0).collect();
         let mut vc = vec![0u32; n * width];
+        let mut next = vec![0usize; width];
         let mut done = 0usize;
-        let mut row = vec![0u32; width];
-        while let Some(u) = stack.pop() {
-            done += 1;
-            let ui = u as usize;
-            // join predecessors
-            row.iter_mut().for_each(|x| *x = 0);
-            for e in self.all_in(u) {
-                let s = e.from as usize * width;
-                for (r, &x) in row.iter_mut().zip(&vc[s..s + width]) {
-                    if x > *r {
-                        *r = x;
+        let mut progress = true;
+        while progress && done < n {
+            progress = false;
+            for (c, chain) in m.chains.iter().enumerate() {
+                while let Some(&u) = chain.get(next[c]) {
+                    let ui = u as usize;
+                    if pending[ui] != 0 {
+                        break;
                     }
-                }
-            }
-            let op = &m.nodes[ui];
-            row[op.chain as usize] = op.pos + 1;
-            vc[ui * width..ui * width + width].copy_from_slice(&row);
-            let succs = self
-                .po_succ(u)
-                .into_iter()
-                .chain(self.explicit_out(u).map(|e| e.to));
-            for s in succs {
-                indeg[s as usize] -= 1;
-                if indeg[s as usize] == 0 {
-                    stack.push(s);
+                    next[c] += 1;
+                    done += 1;
+                    progress = true;
+                    let base = ui * width;
+                    let pos = next[c] as u32 - 1;
+                    if pos > 0 {
+                        let p = chain[pos as usize - 1] as usize;
+                        vc.copy_within(p * width..p * width + width, base);
+                    }
+                    for e in self.explicit_in(u) {
+                        let from = e.from as usize * width;
+                        for k in 0..width {
+                            let x = vc[from + k];
+                            if x > vc[base + k] {
+                                vc[base + k] = x;
+                            }
+                        }
+                    }
+                    vc[base + c] = pos + 1;
+                    for e in self.explicit_out(u) {
+                        pending[e.to as usize] -= 1;
+                    }
                 }
             }
         }
         if done == n {
             return Ok(Clocks { width, vc });
         }
+        let left: Vec<bool> = (0..n)
+            .map(|i| {
+                let op = &m.nodes[i];
+                op.pos as usize >= next[op.chain as usize]
+            })
+            .collect();
         // Every node left has a predecessor left: walk back until a node repeats.
-        let left: Vec<bool> = indeg.iter().map(|&d| d > 0).collect();
         let start = (0..n).find(|&i| left[i]).unwrap_or(0) as Node;
         let mut seen_at: Vec<u32> = vec![u32::MAX; n];
         let mut path: Vec<Edge> = Vec::new();

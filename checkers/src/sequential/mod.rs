@@ -64,6 +64,10 @@ pub fn decide(
     let mut edges = m.rf_edges();
     edges.extend(extra);
     let mut g = Graph::new(m, edges);
+    tracing::debug!(
+        millis = start.elapsed().as_millis() as u64,
+        "causal checks done"
+    );
     let rounds = match saturate(m, &mut g) {
         Ok(r) => r,
         Err(cycle) => {
@@ -87,6 +91,11 @@ pub fn decide(
             );
         }
     };
+    tracing::debug!(
+        millis = start.elapsed().as_millis() as u64,
+        rounds,
+        "saturated"
+    );
     let mut stats = json!({
         "operations": ops,
         "edges": g.edges.len(),
@@ -104,7 +113,14 @@ pub fn decide(
         let mut guided_edges = g.edges.clone();
         guided_edges.extend(guided.add_realtime_barriers(h, all));
         let mut ga = Graph::new(&guided, guided_edges);
-        if saturate(&guided, &mut ga).is_err() {
+        let saturated = saturate(&guided, &mut ga);
+        tracing::debug!(
+            millis = start.elapsed().as_millis() as u64,
+            label,
+            ok = saturated.is_ok(),
+            "guide saturated"
+        );
+        if saturated.is_err() {
             continue;
         }
         let third = Budget {

@@ -35,6 +35,28 @@ fn horizon(m: &Memory, clocks: &Clocks, cw: &ChainWrites, r: Node) -> u32 {
 /// Edges implied by the current order and not yet implied by it.
 pub fn forced_edges(m: &Memory, clocks: &Clocks) -> Vec<Edge> {
     let mut out = Vec::new();
+    // Per key and writing chain, each other chain's clock entry of those writes, laid out
+    // contiguously so that "the first write of this chain that w reaches" is a binary search
+    // over one array rather than over scattered clock rows.
+    let width = clocks.width;
+    let seen: Vec<Vec<Vec<u32>>> = m
+        .key_writes
+        .iter()
+        .map(|kw| {
+            kw.iter()
+                .map(|cw| {
+                    let len = cw.writes.len();
+                    let mut v = vec![0u32; width * len];
+                    for (i, &(_, x)) in cw.writes.iter().enumerate() {
+                        for (c, &e) in clocks.row(x).iter().enumerate() {
+                            v[c * len + i] = e;
+                        }
+                    }
+                    v
+                })
+                .collect()
+        })
+        .collect();
     for (i, n) in m.nodes.iter().enumerate() {
         let r = i as Node;
         match n.read {
@@ -53,7 +75,8 @@ pub fn forced_edges(m: &Memory, clocks: &Clocks) -> Vec<Edge> {
                 }
             }
             Some(Source::Write(w)) => {
-                for cw in &m.key_writes[n.key as usize] {
+                let wn = &m.nodes[w as usize];
+                for (ci, cw) in m.key_writes[n.key as usize].iter().enumerate() {
                     // Writes of this chain before r must precede w.
                     let hz = horizon(m, clocks, cw, r);
                     let k = cw.writes.partition_point(|&(p, _)| p < hz);
@@ -68,9 +91,10 @@ pub fn forced_edges(m: &Memory, clocks: &Clocks) -> Vec<Edge> {
                         }
                     }
                     // Writes of this chain after w must follow r.
-                    let j = cw
-                        .writes
-                        .partition_point(|&(_, x)| !clocks.reaches(m, w, x));
+                    let len = cw.writes.len();
+                    let col = wn.chain as usize * len;
+                    let j =
+                        seen[n.key as usize][ci][col..col + len].partition_point(|&e| e <= wn.pos);
                     if let Some(&(_, w2)) = cw.writes[j..].iter().find(|&&(_, x)| x != w && x != r)
                     {
                         if !clocks.reaches(m, r, w2) {

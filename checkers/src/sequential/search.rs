@@ -231,9 +231,6 @@ pub fn search(h: &History, m: &Memory, g: &Graph, budget: &Budget) -> SearchOutc
                 placed: deepest.0,
             };
         }
-        if s.trail.len() > deepest.0 || deepest.1.is_empty() {
-            deepest = (s.trail.len(), s.next.clone(), s.cur.clone());
-        }
         let cands = if failed.contains(&s.hash) {
             Vec::new()
         } else {
@@ -251,6 +248,9 @@ pub fn search(h: &History, m: &Memory, g: &Graph, budget: &Budget) -> SearchOutc
             continue;
         }
         failed.insert(s.hash);
+        if s.trail.len() > deepest.0 || deepest.1.is_empty() {
+            deepest = (s.trail.len(), s.next.clone(), s.cur.clone());
+        }
         // Backtrack to the newest choice point with an untried candidate.
         loop {
             let Some(f) = frames.last_mut() else {

@@ -44,6 +44,9 @@ pub struct Config {
 pub struct Durable {
     pub accepted_epoch: u32,
     pub current_epoch: u32,
+    /// Present when a crash interrupted a NEWLEADER between logging the synchronized history
+    /// and recording the new currentEpoch.
+    pub updating_epoch: Option<u32>,
     pub snapshot: Option<(Zxid, DataTree)>,
     /// Logged proposals in zxid order (entries at or below the snapshot are ignored).
     pub log: Vec<Entry>,
@@ -85,6 +88,8 @@ pub enum Effect {
     },
     PersistAcceptedEpoch(u32),
     PersistCurrentEpoch(u32),
+    /// Durably write (Some) or remove (None) the updatingEpoch marker around NEWLEADER.
+    PersistUpdatingEpoch(Option<u32>),
     /// Durably append proposals to the log.
     Append(Vec<Entry>),
     /// Durably remove every logged proposal above this zxid.
@@ -239,7 +244,8 @@ impl Peer {
         // newer epoch than ours until NEWLEADER (it holds only committed transactions).
         let last_logged = log.back().map(|e| e.zxid).unwrap_or(Zxid::ZERO);
         let last = last_logged;
-        let tolerate_stale_current = cfg.bugs.contains(&Bug::Zk335);
+        let tolerate_stale_current = cfg.bugs.contains(&Bug::Zk335)
+            || durable.updating_epoch.is_some_and(|u| u >= last.epoch());
         if durable.current_epoch < last.epoch() && !tolerate_stale_current {
             return Err(StartError::CurrentBelowLogged {
                 current: durable.current_epoch,
@@ -732,15 +738,19 @@ impl Peer {
                 } else {
                     pending.clone()
                 };
-                // currentEpoch first: a crash in between must never leave logged proposals
-                // of an epoch above currentEpoch (the start-up check would refuse them).
+                // The history first, then currentEpoch (a server must never claim an epoch
+                // whose history it lacks). The updatingEpoch marker, written before and removed
+                // after, tells the start-up check that a crash in between is not corruption.
+                self.effects
+                    .push(Effect::PersistUpdatingEpoch(Some(f.epoch)));
+                if !durable.is_empty() {
+                    self.effects.push(Effect::Append(durable));
+                }
                 self.current_epoch = f.epoch;
                 if !self.cfg.bugs.contains(&Bug::Zk335) {
                     self.effects.push(Effect::PersistCurrentEpoch(f.epoch));
                 }
-                if !durable.is_empty() {
-                    self.effects.push(Effect::Append(durable));
-                }
+                self.effects.push(Effect::PersistUpdatingEpoch(None));
                 self.log.extend(pending);
                 self.last_sync = Some(mode);
                 self.commit_to(commit);

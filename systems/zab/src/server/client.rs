@@ -144,7 +144,10 @@ async fn handle(
     last_zxid: &mut Zxid,
 ) -> Response {
     // The zab-specific `session` op: hand over the highest zxid seen elsewhere.
-    if let Ok(Value::Object(o)) = serde_json::from_slice::<Value>(bytes) {
+    let mentions_session = bytes.windows(9).any(|w| w == b"\"session\"");
+    if let Some(Ok(Value::Object(o))) =
+        mentions_session.then(|| serde_json::from_slice::<Value>(bytes))
+    {
         if o.get("op").and_then(Value::as_str) == Some("session") {
             let id = o.get("id").and_then(Value::as_u64);
             let Some(id) = id else {

@@ -116,7 +116,8 @@ pub async fn run(cfg: NodeConfig) -> anyhow::Result<()> {
     let link = LinkTimeouts {
         connect: cfg.tick * 10,
         write: (cfg.tick * cfg.sync_limit as u32).max(Duration::from_millis(500)),
-        idle_read: (cfg.tick * cfg.sync_limit as u32 * 2).max(Duration::from_secs(1)),
+        // Only to reclaim connections whose sender gave up on them (it redials on a stall).
+        idle_read: Duration::from_secs(30),
     };
     let net = PeerNet::start(cfg.id, peer_listener, &cfg.peers, peer_tx, link);
     tokio::spawn(client::serve(client_listener, cmd_tx, cfg.request_timeout));
@@ -285,17 +286,37 @@ impl Node {
             return Ok(());
         }
         tokio::task::block_in_place(|| -> anyhow::Result<()> {
+            // Consecutive appends go out in one write; everything under one fsync.
+            let mut batch: Vec<crate::core::txn::Entry> = Vec::new();
             for e in &effects {
+                if let Effect::Append(entries) = e {
+                    batch.extend(entries.iter().cloned());
+                    continue;
+                }
+                let durable = matches!(
+                    e,
+                    Effect::PersistAcceptedEpoch(_)
+                        | Effect::PersistCurrentEpoch(_)
+                        | Effect::PersistUpdatingEpoch(_)
+                        | Effect::Truncate(_)
+                        | Effect::InstallSnapshot { .. }
+                );
+                if durable && !batch.is_empty() {
+                    self.dir.log.append(&std::mem::take(&mut batch))?;
+                }
                 match e {
                     Effect::PersistAcceptedEpoch(a) => self.dir.persist_accepted(*a)?,
                     Effect::PersistCurrentEpoch(c) => self.dir.persist_current(*c)?,
-                    Effect::Append(entries) => self.dir.log.append(entries)?,
+                    Effect::PersistUpdatingEpoch(u) => self.dir.persist_updating(*u)?,
                     Effect::Truncate(z) => self.dir.log.truncate(*z)?,
                     Effect::InstallSnapshot { zxid, tree } => {
                         self.dir.install_snapshot(*zxid, tree)?
                     }
                     _ => {}
                 }
+            }
+            if !batch.is_empty() {
+                self.dir.log.append(&batch)?;
             }
             self.dir.log.sync()?;
             Ok(())

@@ -39,7 +39,7 @@ fn frame(bytes: &[u8]) -> Vec<u8> {
     f
 }
 
-async fn read_frame(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+async fn read_frame<R: AsyncReadExt + Unpin>(s: &mut R) -> std::io::Result<Vec<u8>> {
     let mut len = [0u8; 4];
     s.read_exact(&mut len).await?;
     let len = u32::from_le_bytes(len) as usize;
@@ -107,11 +107,12 @@ async fn accept_loop(
 }
 
 async fn read_loop(
-    mut s: TcpStream,
+    s: TcpStream,
     addr: SocketAddr,
     inbound: mpsc::Sender<(NodeId, Message)>,
     t: LinkTimeouts,
 ) {
+    let mut s = tokio::io::BufReader::with_capacity(256 << 10, s);
     let from: NodeId = match tokio::time::timeout(t.idle_read, read_frame(&mut s)).await {
         Ok(Ok(b)) => match serde_json::from_slice(&b) {
             Ok(id) => id,

@@ -7,6 +7,25 @@ use std::path::Path;
 
 pub const ACCEPTED: &str = "acceptedEpoch";
 pub const CURRENT: &str = "currentEpoch";
+pub const UPDATING: &str = "updatingEpoch";
+
+/// Removes a marker file durably (no error if it is absent).
+pub fn remove(dir: &Path, name: &str) -> Result<()> {
+    let path = dir.join(name);
+    match std::fs::remove_file(&path) {
+        Ok(()) => sync_dir(dir),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(StorageError::io(&path, e)),
+    }
+}
+
+/// Reads the updatingEpoch marker, if present.
+pub fn read_updating(dir: &Path) -> Result<Option<u32>> {
+    if read(dir, UPDATING)?.is_none() {
+        return Ok(None);
+    }
+    read_epoch(dir, UPDATING).map(Some)
+}
 
 pub fn write_atomic(dir: &Path, name: &str, contents: &str) -> Result<()> {
     let tmp = dir.join(format!("{name}.tmp"));

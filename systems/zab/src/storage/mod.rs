@@ -3,6 +3,7 @@
 //! ```text
 //! <data-dir>/acceptedEpoch             "<epoch>\n"               (written atomically)
 //! <data-dir>/currentEpoch              "<epoch>\n"              (written atomically)
+//! <data-dir>/updatingEpoch             "<epoch>\n" only between logging a NEWLEADER sync and currentEpoch
 //! <data-dir>/log/log.<zxid hex>        checksummed records, one segment per snapshot interval
 //! <data-dir>/snap/snapshot.<zxid hex>  checksummed JSON of the committed tree at that zxid
 //! ```
@@ -62,6 +63,7 @@ impl DataDir {
         }
         let accepted = epoch_file::read_accepted(root)?;
         let current_epoch = epoch_file::read_current(root)?;
+        let updating_epoch = epoch_file::read_updating(root)?;
         let snapshot = snapshot::load_newest(&root.join("snap"))?;
         let after = snapshot.as_ref().map(|(z, _)| *z).unwrap_or(Zxid::ZERO);
         let (log, entries) = txnlog::TxnLog::open(&root.join("log"))?;
@@ -74,6 +76,7 @@ impl DataDir {
             Durable {
                 accepted_epoch: accepted,
                 current_epoch,
+                updating_epoch,
                 snapshot,
                 log: entries,
             },
@@ -94,6 +97,15 @@ impl DataDir {
 
     pub fn persist_current(&self, epoch: u32) -> Result<()> {
         epoch_file::write_atomic(&self.root, epoch_file::CURRENT, &format!("{epoch}\n"))
+    }
+
+    pub fn persist_updating(&self, epoch: Option<u32>) -> Result<()> {
+        match epoch {
+            Some(e) => {
+                epoch_file::write_atomic(&self.root, epoch_file::UPDATING, &format!("{e}\n"))
+            }
+            None => epoch_file::remove(&self.root, epoch_file::UPDATING),
+        }
     }
 
     /// Replaces everything with a snapshot received from the leader (SNAP).

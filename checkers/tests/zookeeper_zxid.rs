@@ -168,3 +168,48 @@ fn a_cas_that_did_not_see_its_expected_value_is_named() {
     assert_eq!(r.valid, Validity::Invalid);
     assert_eq!(r.anomalies[0].kind, "cas-zxid");
 }
+
+#[test]
+fn hex_string_zxids_are_understood() {
+    let mut e = Events::new();
+    e.invoke(1, "write", "x", json!(1)).complete_with(
+        "ok",
+        1,
+        "write",
+        "x",
+        json!(1),
+        &[("zxid", json!("0x100000001"))],
+    );
+    e.read(2, "x", Some(1));
+    let r = check(&e.history(), &Budget::default());
+    assert_eq!(r.valid, Validity::Valid);
+    assert_eq!(r.stats["method"], "zxid");
+}
+
+#[test]
+fn versions_order_the_writes_of_a_key_in_the_fallback() {
+    // Concurrent writes; versions say 2 came first. A session reading 1 then 2 contradicts it.
+    let mut e = Events::new();
+    e.invoke(1, "write", "x", json!(1))
+        .invoke(2, "write", "x", json!(2))
+        .complete_with("ok", 1, "write", "x", json!(1), &[("version", json!(2))])
+        .complete_with("ok", 2, "write", "x", json!(2), &[("version", json!(1))])
+        .read(3, "x", Some(1))
+        .read(3, "x", Some(2));
+    let r = check(&e.history(), &Budget::default());
+    assert_eq!(r.valid, Validity::Invalid, "{}", r.to_text());
+    assert_eq!(r.stats["version_edges"], 1);
+    assert!(r.to_text().contains("next version"), "{}", r.to_text());
+    // Without versions the same history is fine.
+    let mut e = Events::new();
+    e.invoke(1, "write", "x", json!(1))
+        .invoke(2, "write", "x", json!(2))
+        .complete("ok", 1, "write", "x", json!(1))
+        .complete("ok", 2, "write", "x", json!(2))
+        .read(3, "x", Some(1))
+        .read(3, "x", Some(2));
+    assert_eq!(
+        check(&e.history(), &Budget::default()).valid,
+        Validity::Valid
+    );
+}

@@ -26,6 +26,8 @@ pub enum EdgeKind {
     /// The source (an update) completed before the target (an update) was invoked, through
     /// the virtual real-time chain.
     RealTime,
+    /// The server reported the source's version of the key as one less than the target's.
+    Version,
 }
 
 impl EdgeKind {
@@ -39,6 +41,7 @@ impl EdgeKind {
             EdgeKind::Conflict { .. } => "conflict",
             EdgeKind::ViewOrder { .. } => "happens-before",
             EdgeKind::RealTime => "real-time",
+            EdgeKind::Version => "version-order",
         }
     }
 }
@@ -115,6 +118,10 @@ pub fn sentence(h: &History, m: &Memory, e: &Edge) -> String {
             name(h, m, read)
         ),
         EdgeKind::RealTime => format!("{a} completed before {b} was invoked"),
+        EdgeKind::Version => format!(
+            "{a} must come before {b}: the server gave {b} the next version of {}",
+            key_name(m, e.from)
+        ),
     }
 }
 

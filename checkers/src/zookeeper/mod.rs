@@ -3,10 +3,13 @@
 //! Reads may be stale, but never go backwards within a session, and a read after a sync sees
 //! every update that completed before the sync was invoked.
 //!
-//! When every update that took effect carries the `zxid` ZooKeeper assigned it, the update
+//! When every write that took effect carries the `zxid` ZooKeeper assigned it, the update
 //! order is known and the check is linear ([`zxid`]). Otherwise it falls back to the sequential
-//! engine with real-time edges among updates ([`crate::sequential::decide`]).
+//! engine with real-time edges among updates ([`crate::sequential::decide`]); where the writes
+//! of a key all carry the znode `version` the server assigned, consecutive versions are added as
+//! order constraints ([`versions`]).
 
+mod versions;
 mod zxid;
 
 use crate::consistency::{Model, ModelReport};
@@ -24,8 +27,12 @@ pub fn check(h: &History, budget: &Budget) -> ModelReport {
     if let Some(z) = zxid::zxids(h, &m) {
         return zxid::check(h, &m, &z);
     }
-    let rt = m.add_realtime_barriers(h, false);
+    let mut rt = m.add_realtime_barriers(h, false);
+    let known = versions::version_edges(h, &m);
+    let version_edges = known.len();
+    rt.extend(known);
     let mut r = decide(h, &m, rt, budget, Model::Zookeeper);
     r.stats["method"] = json!("search");
+    r.stats["version_edges"] = json!(version_edges);
     r
 }

@@ -18,7 +18,7 @@ pub fn zxids(h: &History, m: &Memory) -> Option<Vec<Option<i64>>> {
     let mut out = vec![None; m.nodes.len()];
     for (i, n) in m.nodes.iter().enumerate() {
         let op = &h.ops[n.op?];
-        let z = op.meta.get("zxid").and_then(|v| v.as_i64());
+        let z = op.meta.get("zxid").and_then(meta_int);
         if n.writes {
             out[i] = Some(z?);
         } else {
@@ -27,6 +27,19 @@ pub fn zxids(h: &History, m: &Memory) -> Option<Vec<Option<i64>>> {
         }
     }
     Some(out)
+}
+
+/// An integer from server metadata: a JSON integer, or a string in decimal or `0x` hex (as
+/// ZooKeeper prints zxids).
+pub fn meta_int(v: &serde_json::Value) -> Option<i64> {
+    if let Some(i) = v.as_i64() {
+        return Some(i);
+    }
+    let s = v.as_str()?.trim();
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => i64::from_str_radix(hex, 16).ok(),
+        None => s.parse().ok(),
+    }
 }
 
 pub fn check(h: &History, m: &Memory, z: &[Option<i64>]) -> ModelReport {

@@ -299,3 +299,62 @@ fn a_divergent_suffix_is_skipped_by_term_hints_and_overwritten() {
         net.rejections
     );
 }
+
+#[test]
+fn a_vote_goes_out_only_in_the_ready_that_persists_it() {
+    let mut r = Raft::new(config(1, 3), HardState::default(), None, vec![], 1);
+    r.step(Message {
+        from: 2,
+        to: 1,
+        term: 1,
+        body: Body::Vote {
+            last_index: 0,
+            last_term: 0,
+        },
+    });
+    let rd = r.ready();
+    assert!(rd
+        .messages
+        .iter()
+        .any(|m| matches!(m.body, Body::VoteResp { granted: true })));
+    assert_eq!(
+        rd.hard_state,
+        Some(HardState {
+            term: 1,
+            vote: Some(2)
+        }),
+        "the vote must be persisted before the response is sent"
+    );
+    assert!(rd.must_sync());
+}
+
+#[test]
+fn a_leader_counts_its_own_entries_only_once_persisted() {
+    let mut cfg = config(1, 1);
+    cfg.voters = vec![1];
+    let mut r = Raft::new(cfg, HardState::default(), None, vec![], 1);
+    for _ in 0..30 {
+        r.tick();
+        if r.role() == Role::Leader {
+            break;
+        }
+    }
+    assert_eq!(r.role(), Role::Leader);
+    let rd = r.ready();
+    assert_eq!(
+        r.log().commit,
+        0,
+        "nothing commits before the no-op is persisted"
+    );
+    r.advance(&rd);
+    assert_eq!(r.log().commit, 1);
+    r.propose(b"x".to_vec()).unwrap();
+    let rd = r.ready();
+    assert_eq!(rd.entries.len(), 1);
+    assert!(rd.committed.is_empty() || rd.committed.iter().all(|e| e.index < 2));
+    assert_eq!(r.log().commit, 1);
+    r.advance(&rd);
+    assert_eq!(r.log().commit, 2);
+    let rd = r.ready();
+    assert_eq!(rd.committed.last().map(|e| e.index), Some(2));
+}

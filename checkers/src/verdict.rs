@@ -77,7 +77,9 @@ pub struct OpRef {
 impl OpRef {
     pub fn of(op: &histories::Operation) -> OpRef {
         let value = match (op.f.as_str(), op.status) {
-            ("read", histories::OpStatus::Ok) | ("get", histories::OpStatus::Ok) => op.output.clone(),
+            ("read", histories::OpStatus::Ok) | ("get", histories::OpStatus::Ok) => {
+                op.output.clone()
+            }
             _ => op.input.clone(),
         };
         OpRef {

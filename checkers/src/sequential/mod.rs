@@ -3,7 +3,8 @@
 //!
 //! Sequential consistency is not compositional by key, so this reasons across keys:
 //! 1. the history must be differentiated ([`crate::memory`]);
-//! 2. necessary conditions: causal memory and causal convergence ([`crate::causal`]);
+//! 2. necessary conditions: causal convergence and plain causal consistency
+//!    ([`crate::causal`]); causal memory's patterns name a violation saturation finds;
 //! 3. a constraint graph of program order and reads-from, saturated with the orders reads force
 //!    ([`saturation`]); a cycle is a violation;
 //! 4. a search for a total order over what saturation leaves open ([`search`]), within a
@@ -42,23 +43,11 @@ pub fn decide(
 ) -> ModelReport {
     let start = Instant::now();
     let ops = m.nodes.iter().filter(|n| n.op.is_some()).count();
-    // 2. Necessary conditions.
-    let mut necessary = causal::violations(h, m, CausalModel::CausalMemory);
-    if necessary.is_empty() {
-        necessary = causal::violations(h, m, CausalModel::CausalConvergence);
-    }
+    // 2. Necessary conditions: causal convergence (which includes plain causal consistency)
+    // here; causal memory, costlier, only once saturation has found a violation, to name it.
+    let necessary = causal::violations(h, m, CausalModel::CausalConvergence);
     if !necessary.is_empty() {
-        for a in &mut necessary {
-            a.explanation = format!(
-                "{} (a {} pattern; {model} implies causal memory and causal convergence)",
-                a.explanation, a.kind
-            );
-        }
-        return ModelReport::invalid(
-            model,
-            necessary,
-            json!({"operations": ops, "stage": "causal", "millis": start.elapsed().as_millis() as u64}),
-        );
+        return causal_invalid(model, necessary, ops, start);
     }
     // 3. Saturation.
     let mut edges = m.rf_edges();
@@ -71,6 +60,10 @@ pub fn decide(
     let rounds = match saturate(m, &mut g) {
         Ok(r) => r,
         Err(cycle) => {
+            let named = causal::violations(h, m, CausalModel::CausalMemory);
+            if !named.is_empty() {
+                return causal_invalid(model, named, ops, start);
+            }
             let (nodes, sentences, js) = explain_path(h, m, &cycle.0);
             let a = anomaly(
                 h,
@@ -164,4 +157,23 @@ pub fn decide(
             )
         }
     }
+}
+
+fn causal_invalid(
+    model: Model,
+    mut anomalies: Vec<crate::Anomaly>,
+    ops: usize,
+    start: Instant,
+) -> ModelReport {
+    for a in &mut anomalies {
+        a.explanation = format!(
+            "{} (a {} pattern; {model} implies causal memory and causal convergence)",
+            a.explanation, a.kind
+        );
+    }
+    ModelReport::invalid(
+        model,
+        anomalies,
+        json!({"operations": ops, "stage": "causal", "millis": start.elapsed().as_millis() as u64}),
+    )
 }

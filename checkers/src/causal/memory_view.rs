@@ -16,7 +16,10 @@ pub fn happens_before(h: &History, m: &Memory) -> Vec<Anomaly> {
     let base = m.rf_edges();
     let mut out = Vec::new();
     for (c, chain) in m.chains.iter().enumerate() {
-        if m.chain_process[c].is_none() {
+        // A process that reads nothing has nothing to explain (Jepsen's retired processes
+        // often hold one write).
+        if m.chain_process[c].is_none() || chain.iter().all(|&n| m.nodes[n as usize].read.is_none())
+        {
             continue;
         }
         if let Some(a) = view(h, m, chain, base.clone()) {

@@ -66,6 +66,8 @@ pub struct JournalStats {
 struct Shared {
     queue: Mutex<Queue>,
     wake: Condvar,
+    /// Signalled when the writer has taken a batch (for producers held at the high-water mark).
+    drained: Condvar,
     start: Instant,
     failed: AtomicBool,
 }
@@ -75,6 +77,9 @@ pub struct Journal {
     pub counters: Counters,
     writer: Mutex<Option<JoinHandle<std::io::Result<JournalStats>>>>,
 }
+
+/// Events queued at which producers wait for the writer.
+const HIGH_WATER: usize = 1 << 15;
 
 /// How often the writer drains the queue.
 const FLUSH_EVERY: Duration = Duration::from_millis(5);
@@ -96,6 +101,7 @@ impl Journal {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             wake: Condvar::new(),
+            drained: Condvar::new(),
             start,
             failed: AtomicBool::new(false),
         });
@@ -147,6 +153,18 @@ impl Journal {
             error,
             meta,
         });
+        // Backpressure: when the writer falls behind, producers wait for it, so memory stays
+        // bounded whatever the operation rate.
+        if q.recs.len() >= HIGH_WATER {
+            self.shared.wake.notify_one();
+            while q.recs.len() >= HIGH_WATER && !q.closed {
+                q = self
+                    .shared
+                    .drained
+                    .wait(q)
+                    .unwrap_or_else(|e| e.into_inner());
+            }
+        }
     }
 
     /// Stops accepting events, writes everything queued, fsyncs, and reports.
@@ -194,12 +212,13 @@ fn writer_loop(shared: Arc<Shared>, mut file: File) -> std::io::Result<JournalSt
             let q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
             let (mut q, _) = shared
                 .wake
-                .wait_timeout_while(q, FLUSH_EVERY, |q| !q.closed)
+                .wait_timeout_while(q, FLUSH_EVERY, |q| !q.closed && q.recs.len() < HIGH_WATER)
                 .unwrap_or_else(|e| e.into_inner());
             stats.max_queued = stats.max_queued.max(q.recs.len());
             std::mem::swap(&mut q.recs, &mut batch);
             q.closed
         };
+        shared.drained.notify_all();
         if !batch.is_empty() {
             out.clear();
             for r in batch.drain(..) {
@@ -403,8 +422,25 @@ mod tests {
         for h in hs {
             h.join().unwrap();
         }
-        j.close().unwrap();
+        let stats = j.close().unwrap();
         let h = histories::read_jsonl(std::fs::File::open(&path).unwrap()).unwrap();
         assert_eq!(h.ops.len(), 8000);
+        // Producers never queue more than the high-water mark (plus one event each).
+        assert!(stats.max_queued <= HIGH_WATER + 4, "{}", stats.max_queued);
+    }
+
+    #[test]
+    fn a_fast_producer_is_held_at_the_high_water_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("history.jsonl");
+        let j = Journal::create(&path, Instant::now()).unwrap();
+        let inv = Invocation::read("k");
+        for _ in 0..(3 * HIGH_WATER) {
+            j.invoke(0, &inv);
+            j.complete(0, &inv, &Completion::ok(json!(1)));
+        }
+        let stats = j.close().unwrap();
+        assert_eq!(stats.events, 6 * HIGH_WATER as u64);
+        assert!(stats.max_queued <= HIGH_WATER, "{}", stats.max_queued);
     }
 }

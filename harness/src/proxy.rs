@@ -146,8 +146,14 @@ impl Drop for Proxy {
 
 async fn accept_loop(l: TcpListener, link: Link, rx: watch::Receiver<Blocked>) {
     loop {
-        let Ok((sock, _)) = l.accept().await else {
-            continue;
+        let sock = match l.accept().await {
+            Ok((s, _)) => s,
+            Err(e) => {
+                // Out of descriptors or similar: back off rather than spin.
+                tracing::warn!("proxy {}→{}: accept failed: {e}", link.from, link.to);
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let _ = sock.set_nodelay(true);
         tokio::spawn(serve(sock, link.clone(), rx.clone()));

@@ -1,5 +1,9 @@
 //! The run's summary: operations by type, availability in and out of fault windows, latency
 //! quantiles — all computed from the history alone.
+//!
+//! Availability is the share of operations the system served: `ok`, or a cas that failed
+//! definitely because it found another value (`cas_mismatch`). Timeouts, refusals (no leader,
+//! not serving) and broken connections count as unavailable.
 
 use histories::{History, OpStatus};
 use serde_json::{json, Value};
@@ -81,8 +85,14 @@ pub fn summarize(h: &History) -> (Value, String) {
         }
         let inside = in_window(op.call_time, &windows) as usize;
         avail[inside][1] += 1;
-        if op.status == OpStatus::Ok {
+        // Available: the system answered. A cas that found another value was served.
+        let served = op.status == OpStatus::Ok
+            || (op.status == OpStatus::Fail
+                && op.error.as_deref() == Some(wire::code::CAS_MISMATCH));
+        if served {
             avail[inside][0] += 1;
+        }
+        if op.status == OpStatus::Ok {
             if let Some(r) = op.ret_time {
                 lat.push(r.saturating_sub(op.call_time));
             }
@@ -121,7 +131,7 @@ pub fn summarize(h: &History) -> (Value, String) {
         ));
     }
     let show = |a: [u64; 2]| match pct(a) {
-        Some(p) => format!("{:.1}% ok of {}", p * 100.0, a[1]),
+        Some(p) => format!("{:.1}% served of {}", p * 100.0, a[1]),
         None => "no operations".into(),
     };
     t.push_str(&format!(

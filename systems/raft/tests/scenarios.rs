@@ -358,3 +358,28 @@ fn a_leader_counts_its_own_entries_only_once_persisted() {
     let rd = r.ready();
     assert_eq!(rd.committed.last().map(|e| e.index), Some(2));
 }
+
+#[test]
+fn a_leader_pipelines_appends_to_a_follower_it_is_streaming_to() {
+    let mut net = Net::new(3);
+    let leader = net.elect();
+    net.ticks(3);
+    for i in 0..10 {
+        net.node(leader)
+            .propose(format!("p{i}").into_bytes())
+            .unwrap();
+    }
+    let rd = net.node(leader).ready();
+    let f = if leader == 1 { 2 } else { 1 };
+    let appends: Vec<usize> = rd
+        .messages
+        .iter()
+        .filter(|m| m.to == f)
+        .filter_map(|m| match &m.body {
+            Body::Append { entries, .. } => Some(entries.len()),
+            _ => None,
+        })
+        .collect();
+    // 10 entries, at most 4 per message, sent back to back without waiting for answers.
+    assert_eq!(appends, vec![4, 4, 2], "{appends:?}");
+}

@@ -733,22 +733,37 @@ impl Raft {
         false
     }
 
+    /// Sends what `to` needs: while streaming, append after append up to the in-flight limit
+    /// (pipelining); while probing, one append.
     fn send_append(&mut self, to: NodeId, allow_empty: bool) {
+        let mut allow_empty = allow_empty;
+        while self.send_one_append(to, allow_empty) {
+            allow_empty = false;
+            let last = self.log.last_index();
+            match self.progress.get(&to) {
+                Some(pr) if pr.state == State::Replicate && pr.next <= last => {}
+                _ => break,
+            }
+        }
+    }
+
+    /// Sends one append (or the snapshot); returns whether it sent entries while streaming.
+    fn send_one_append(&mut self, to: NodeId, allow_empty: bool) -> bool {
         let last = self.log.last_index();
         let commit = self.log.commit;
         let max_inflight = self.cfg.max_inflight;
         let max_entries = self.cfg.max_entries_per_msg as u64;
         let Some(pr) = self.progress.get_mut(&to) else {
-            return;
+            return false;
         };
         if !pr.can_send(max_inflight) {
-            return;
+            return false;
         }
         let prev_index = pr.next - 1;
         let Some(prev_term) = self.log.term(prev_index) else {
             // Compacted away: send the snapshot.
             let Some(snapshot) = self.log.snapshot().cloned() else {
-                return;
+                return false;
             };
             pr.state = State::Snapshot {
                 index: snapshot.index,
@@ -757,13 +772,14 @@ impl Raft {
             pr.next = snapshot.index + 1;
             pr.inflight.clear();
             self.send(to, Body::InstallSnapshot { snapshot });
-            return;
+            return false;
         };
         let hi = last.min(pr.next + max_entries - 1);
         let entries = self.log.slice(pr.next, hi);
         if entries.is_empty() && !allow_empty && !matches!(pr.state, State::Probe { .. }) {
-            return;
+            return false;
         }
+        let streamed = pr.state == State::Replicate && !entries.is_empty();
         match pr.state {
             State::Replicate => {
                 if let Some(e) = entries.last() {
@@ -783,6 +799,7 @@ impl Raft {
                 commit,
             },
         );
+        streamed
     }
 
     fn bcast_append(&mut self) {

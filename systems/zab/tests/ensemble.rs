@@ -230,3 +230,58 @@ fn malformed_lines_get_bad_request_and_the_node_keeps_serving() {
     assert_eq!(r["data"], json!(1), "{r}");
     assert_eq!(r["stat"]["version"], json!(0), "{r}");
 }
+
+#[test]
+fn whole_ensemble_kill_under_load_keeps_every_acknowledged_write() {
+    let mut c = Cluster::start(3, false, &["--snap-count", "50"]);
+    c.wait_leader(3, T);
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for w in 0..8u64 {
+        let addr = c.node(w % 3 + 1).client;
+        let (acked, stop) = (acked.clone(), stop.clone());
+        writers.push(std::thread::spawn(move || {
+            let Ok(mut cl) = Client::connect(addr) else {
+                return;
+            };
+            for i in 0.. {
+                if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let path = format!("/w{w}-{i}");
+                match cl.call(json!({"op": "create", "path": path, "data": i})) {
+                    Ok(r) if r["ok"] == json!(true) => {
+                        acked
+                            .lock()
+                            .unwrap()
+                            .push((path, json!(i), r["zxid"].as_u64().unwrap()))
+                    }
+                    Ok(_) => {}
+                    Err(_) => return, // the server died under us
+                }
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(800));
+    for id in 1..=3 {
+        c.kill(id);
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(
+        acked.len() > 20,
+        "only {} writes were acknowledged",
+        acked.len()
+    );
+    for id in 1..=3 {
+        c.start_node(id);
+    }
+    c.wait_leader(3, T);
+    let z = acked.iter().map(|a| a.2).max().unwrap();
+    let keys: Vec<(String, Value)> = acked.iter().map(|a| (a.0.clone(), a.1.clone())).collect();
+    assert_all_present(&c, &[1, 2, 3], &keys, z);
+}

@@ -285,7 +285,10 @@ impl Node {
         if effects.is_empty() {
             return Ok(());
         }
-        tokio::task::block_in_place(|| -> anyhow::Result<()> {
+        // Disk writes run right here, blocking this worker thread: the event loop must not go
+        // on before they are durable anyway, and the runtime's other worker keeps the network
+        // and client tasks moving (and queuing the next batch) meanwhile.
+        (|| -> anyhow::Result<()> {
             // Consecutive appends go out in one write; everything under one fsync.
             let mut batch: Vec<crate::core::txn::Entry> = Vec::new();
             for e in &effects {
@@ -320,7 +323,7 @@ impl Node {
             }
             self.dir.log.sync()?;
             Ok(())
-        })
+        })()
         .context("cannot persist to the data directory")?;
         // ACKs are cumulative: of a batch's ACKs to one leader only the last matters.
         let mut last_ack: HashMap<NodeId, usize> = HashMap::new();
@@ -416,7 +419,7 @@ impl Node {
         match r {
             Ok(Some(oldest)) => {
                 // Log segments wholly covered by the oldest kept snapshot are not needed.
-                tokio::task::block_in_place(|| self.dir.log.purge_through(oldest))?;
+                self.dir.log.purge_through(oldest)?;
                 Ok(())
             }
             Ok(None) => Ok(()),

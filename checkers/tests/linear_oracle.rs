@@ -352,3 +352,24 @@ fn search_agrees_with_brute_force_when_many_operations_time_out() {
         "verdict mix {counts:?}"
     );
 }
+
+#[test]
+fn a_read_of_a_value_nobody_could_have_written_is_found_without_search() {
+    let text = r#"{"index":0,"time":0,"type":"invoke","process":0,"f":"write","key":"x","value":1}
+{"index":1,"time":1,"type":"ok","process":0,"f":"write","key":"x","value":1}
+{"index":2,"time":2,"type":"invoke","process":1,"f":"read","key":"x","value":null}
+{"index":3,"time":3,"type":"ok","process":1,"f":"read","key":"x","value":7}
+{"index":4,"time":4,"type":"invoke","process":2,"f":"write","key":"x","value":7}
+{"index":5,"time":5,"type":"ok","process":2,"f":"write","key":"x","value":7}
+"#;
+    let h = histories::parse_jsonl(text).unwrap();
+    let mut o = Options::new(ModelKind::Kv);
+    o.zone = false;
+    let r = check(&h, &o).unwrap();
+    assert_eq!(r.valid, Validity::Invalid);
+    assert_eq!(r.keys[0].explored, 0, "decided before any search step");
+    let a = r.keys[0].anomaly.as_ref().unwrap();
+    assert_eq!(a.ops.len(), 1);
+    assert!(a.explanation.contains("returned 7"), "{}", a.explanation);
+    assert!(!oracle(&h));
+}

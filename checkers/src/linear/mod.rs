@@ -191,6 +191,34 @@ fn skipped(key: String, n: usize) -> KeyResult {
     }
 }
 
+/// A required read or cas of a register that needs a value (other than the initial one) which no
+/// write or cas invoked before it returned could have produced: a violation found in O(n)
+/// without search.
+fn unproducible(ops: &[model::POp], values: &model::Values) -> Option<usize> {
+    use model::Kind;
+    if values.strings {
+        return None;
+    }
+    // earliest invocation of an operation producing each value
+    let mut first: std::collections::HashMap<model::Val, u64> = std::collections::HashMap::new();
+    for o in ops {
+        if let Kind::Write(v) | Kind::Cas(_, v) = o.kind {
+            let e = first.entry(v).or_insert(o.call);
+            *e = (*e).min(o.call);
+        }
+    }
+    ops.iter().enumerate().find_map(|(i, o)| {
+        let need = match o.kind {
+            Kind::Read(v) | Kind::Cas(v, _) if o.required && v != 0 => v,
+            _ => return None,
+        };
+        match first.get(&need) {
+            Some(&c) if c < o.ret => None,
+            _ => Some(i),
+        }
+    })
+}
+
 /// A violation found by the search, to be explained after every key is decided.
 struct Pending {
     prepared: model::Prepared,
@@ -227,6 +255,18 @@ fn check_key(
         }
         r.seconds = t0.elapsed().as_secs_f64();
         return (r, None);
+    }
+    if let Some(i) = unproducible(&p.ops, &p.values) {
+        r.valid = Validity::Invalid;
+        r.seconds = t0.elapsed().as_secs_f64();
+        return (
+            r,
+            Some(Pending {
+                prepared: p,
+                best: Vec::new(),
+                stuck: i,
+            }),
+        );
     }
     let limits = Limits {
         deadline: t0 + opts.timeout,

@@ -98,11 +98,12 @@ fn main() {
             wrong += 1;
         }
         println!(
-            "{:<40} {:>9.3} ms  {}{}",
+            "{:<40} {:>9.3} ms  {}{}  (explained in {:.1} ms)",
             f.display(),
             med * 1e3,
             got,
-            if ok { "" } else { "  <-- WRONG" }
+            if ok { "" } else { "  <-- WRONG" },
+            explain * 1e3
         );
     }
     println!(

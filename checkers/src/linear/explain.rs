@@ -302,6 +302,11 @@ fn shrink(ops: &[POp], values: &mut Values, stuck: usize, deadline: Instant) -> 
             })
             .collect()
     };
+    // The stuck operation alone, everything else relaxed, is often already impossible (a read of
+    // a value nothing could have produced).
+    if is_illegal(&relaxed(&[stuck], NEVER), values, deadline) == Some(true) {
+        return vec![stuck];
+    }
     let local = |cut: u64| -> Vec<usize> {
         (0..ops.len())
             .filter(|&i| ops[i].required && ops[i].ret < cut)

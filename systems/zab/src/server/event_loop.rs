@@ -187,20 +187,15 @@ impl Node {
                 min_zxid,
                 reply,
             } => {
-                if !self.peer.serving() {
-                    let _ = reply.send(self.unavailable());
-                } else if self.peer.committed() < min_zxid {
-                    // This server is behind what the session has seen: wait for it.
-                    let deadline = Instant::now() + self.cfg.request_timeout / 2;
-                    self.waiting.push(WaitingRead {
-                        min_zxid,
-                        deadline,
-                        read,
-                        reply,
-                    });
-                } else {
-                    let _ = reply.send(self.read(&read));
-                }
+                // Answered after this batch's effects are durable (see `flush`): a
+                // one-server ensemble commits a write in the batch that logs it.
+                let deadline = Instant::now() + self.cfg.request_timeout / 2;
+                self.waiting.push(WaitingRead {
+                    min_zxid,
+                    deadline,
+                    read,
+                    reply,
+                });
             }
             Command::Status { reply } => {
                 let _ = reply.send(self.status());
@@ -283,7 +278,33 @@ impl Node {
     fn flush(&mut self) -> anyhow::Result<()> {
         let effects = self.peer.take_effects();
         if effects.is_empty() {
+            self.serve_reads();
             return Ok(());
+        }
+        // An established leader whose batch only appends sends its messages (PROPOSALs,
+        // COMMITs of earlier entries, pings) before its own fsync, as ZooKeeper does, so that
+        // its fsync and the followers' overlap. Safe: the leader counts its own acknowledgement
+        // of an entry only when it decides a commit, which happens in a later batch, after this
+        // batch's fsync has returned; and nothing it sends depends on this batch's appends
+        // being durable. Replies still wait for the fsync; epoch changes, truncations and
+        // snapshot installs keep the strict order.
+        let early = self.peer.established_epoch().is_some()
+            && effects.iter().all(|e| {
+                !matches!(
+                    e,
+                    Effect::PersistAcceptedEpoch(_)
+                        | Effect::PersistCurrentEpoch(_)
+                        | Effect::PersistUpdatingEpoch(_)
+                        | Effect::Truncate(_)
+                        | Effect::InstallSnapshot { .. }
+                )
+            });
+        if early {
+            for e in &effects {
+                if let Effect::Send { to, msg } = e {
+                    self.net.send(*to, msg);
+                }
+            }
         }
         // Disk writes run right here, blocking this worker thread: the event loop must not go
         // on before they are durable anyway, and the runtime's other worker keeps the network
@@ -350,6 +371,7 @@ impl Node {
                             ..
                         },
                 } if last_ack.get(&to) != Some(&i) => {}
+                Effect::Send { .. } if early => {}
                 Effect::Send { to, msg } => self.net.send(to, &msg),
                 Effect::Applied(_) => self.applied_since_snap += 1,
                 Effect::Reply { req, zxid, result } => {
@@ -375,20 +397,31 @@ impl Node {
                 _ => {}
             }
         }
-        // Reads that waited for this server to catch up with their session.
-        if !self.waiting.is_empty() {
-            let committed = self.peer.committed();
-            let serving = self.peer.serving();
-            let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
-                .into_iter()
-                .partition(|w| serving && w.min_zxid <= committed);
-            self.waiting = rest;
-            for w in ready {
-                let _ = w.reply.send(self.read(&w.read));
-            }
-        }
+        self.serve_reads();
         self.maybe_snapshot();
         Ok(())
+    }
+
+    /// Answers the reads of this batch, and those that waited for this server to catch up with
+    /// their session's zxid; a server that does not serve refuses them.
+    fn serve_reads(&mut self) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        if !self.peer.serving() {
+            for w in std::mem::take(&mut self.waiting) {
+                let _ = w.reply.send(self.unavailable());
+            }
+            return;
+        }
+        let committed = self.peer.committed();
+        let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|w| w.min_zxid <= committed);
+        self.waiting = rest;
+        for w in ready {
+            let _ = w.reply.send(self.read(&w.read));
+        }
     }
 
     /// Every snapCount/2..snapCount applied transactions, snapshot the committed tree in the

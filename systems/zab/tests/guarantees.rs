@@ -224,3 +224,30 @@ fn inconsistent_epoch_files_make_the_node_refuse_to_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("unknown bug \"ZOOKEEPER-9999\""), "{err}");
 }
+
+#[test]
+fn a_retried_request_id_is_applied_at_most_once_even_on_another_server() {
+    let c = Cluster::start(3, false, &[]);
+    c.wait_leader(3, T);
+    let mut a = Client::connect(c.node(1).client).unwrap();
+    let mut b = Client::connect(c.node(2).client).unwrap();
+    let create =
+        json!({"op": "create", "path": "/q-", "data": 1, "sequential": true, "rid": "c7:1"});
+    let first = a.call(create.clone()).unwrap();
+    assert_eq!(first["ok"], json!(true), "{first}");
+    let again = b.call(create).unwrap();
+    assert_eq!(again["path"], first["path"], "{again}");
+    assert_eq!(again["zxid"], first["zxid"], "{again}");
+    let set = json!({"op": "set", "path": "/q-0000000000", "data": 2, "rid": "c7:2"});
+    let s1 = a.call(set.clone()).unwrap();
+    let s2 = b.call(set).unwrap();
+    assert_eq!(s1["stat"]["version"], json!(1), "{s1}");
+    assert_eq!(s2["stat"]["version"], json!(1), "{s2}");
+    let kids = a.call(json!({"op": "children", "path": "/"})).unwrap();
+    assert_eq!(kids["children"], json!(["q-0000000000"]), "{kids}");
+    // Without a rid, a repeated set applies twice.
+    let s3 = b
+        .call(json!({"op": "set", "path": "/q-0000000000", "data": 3}))
+        .unwrap();
+    assert_eq!(s3["stat"]["version"], json!(2), "{s3}");
+}

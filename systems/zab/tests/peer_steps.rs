@@ -23,6 +23,7 @@ fn entry(e: u32, c: u32) -> Entry {
         zxid: Zxid::new(e, c),
         txn: Txn::Sync,
         origin: None,
+        rid: None,
     }
 }
 

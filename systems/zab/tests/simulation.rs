@@ -38,6 +38,9 @@ struct Checker {
     acked: BTreeSet<Zxid>,
     /// Requests answered with a definite refusal or an unknown outcome.
     refused: BTreeSet<u64>,
+    /// Request id → the zxid of the first committed transaction that carried it.
+    rid_first: HashMap<String, Zxid>,
+    rid_of: HashMap<u64, String>,
 }
 
 impl Checker {
@@ -86,6 +89,24 @@ impl Checker {
             }
         }
         self.chain.insert(z, (e.clone(), prev));
+        if let Some(rid) = &e.rid {
+            self.rid_first.entry(rid.clone()).or_insert(z);
+        }
+        Ok(())
+    }
+
+    /// A reply to a request with a client request id reports the first transaction that
+    /// carried that id: a retry is applied at most once.
+    fn replied(&mut self, req: u64, zxid: Zxid) -> Result<(), String> {
+        self.acked.insert(zxid);
+        if let Some(rid) = self.rid_of.get(&req) {
+            let first = self.rid_first.get(rid).copied();
+            if first != Some(zxid) {
+                return Err(format!(
+                    "request {req} ({rid}) answered with {zxid}, first applied at {first:?}"
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -98,6 +119,7 @@ struct Sim {
     blocked: BTreeSet<(NodeId, NodeId)>,
     checker: Checker,
     next_req: u64,
+    retryable: Vec<(Txn, Option<String>)>,
     loss: f64,
     dup: f64,
     committed_log_max: usize,
@@ -135,6 +157,7 @@ impl Sim {
             blocked: BTreeSet::new(),
             checker: Checker::default(),
             next_req: 1,
+            retryable: Vec::new(),
             loss,
             dup,
             committed_log_max,
@@ -238,9 +261,7 @@ impl Sim {
                     node.last_applied = en.zxid;
                     self.checker.applied(id, prev, &en)?;
                 }
-                Effect::Reply { zxid, .. } => {
-                    self.checker.acked.insert(zxid);
-                }
+                Effect::Reply { req, zxid, .. } => self.checker.replied(req, zxid)?,
                 Effect::Unavailable { req, .. } | Effect::Abandoned { req } => {
                     self.checker.refused.insert(req);
                 }
@@ -342,8 +363,25 @@ impl Sim {
                 version: -1,
             },
         };
+        // Most requests carry a client request id; some are retries of an earlier request
+        // (same rid and transaction, possibly at another server), to be applied at most once.
+        let (txn, rid) = match self.retryable.len() {
+            n if n > 0 && self.rng.gen_bool(0.15) => {
+                self.retryable[self.rng.gen_range(0..n)].clone()
+            }
+            _ => {
+                let rid = self.rng.gen_bool(0.7).then(|| format!("r{req}"));
+                if let Some(r) = &rid {
+                    self.retryable.push((txn.clone(), Some(r.clone())));
+                }
+                (txn, rid)
+            }
+        };
         self.checker.submitted.insert(req, txn.clone());
-        self.step_node(id, Input::Request { req, txn }, false)?;
+        if let Some(r) = &rid {
+            self.checker.rid_of.insert(req, r.clone());
+        }
+        self.step_node(id, Input::Request { req, txn, rid }, false)?;
         Ok(req)
     }
 
@@ -697,6 +735,7 @@ fn checker_catches_divergence_and_loss() {
         zxid: Zxid(z),
         txn: Txn::Sync,
         origin: Some(zab::Origin { node: 1, req }),
+        rid: None,
     };
     for r in 1..=4 {
         c.submitted.insert(r, Txn::Sync);

@@ -84,5 +84,11 @@ pub enum LearnPacket {
     /// Everything up to `zxid` is durably logged (cumulative; also the answer to a PING).
     Ack { zxid: Zxid },
     /// A client write received by a follower.
-    Forward { seq: u64, req: u64, txn: Txn },
+    Forward {
+        seq: u64,
+        req: u64,
+        txn: Txn,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rid: Option<String>,
+    },
 }

@@ -73,10 +73,12 @@ pub enum Input {
         from: NodeId,
         msg: Message,
     },
-    /// A client write (or sync) received by this server, with a server-local request id.
+    /// A client write (or sync) received by this server, with a server-local request id and
+    /// the client's optional globally unique request id (applied at most once).
     Request {
         req: u64,
         txn: Txn,
+        rid: Option<String>,
     },
 }
 
@@ -430,17 +432,18 @@ impl Peer {
         let to = self.log.partition_point(|e| e.zxid <= z);
         for i in from..to {
             let entry = self.log[i].clone();
-            let result = self.tree.apply(entry.zxid, &entry.txn);
-            if let Some(o) = entry.origin {
+            let (zxid, result) = self.tree.apply_entry(&entry);
+            let origin = entry.origin;
+            self.effects.push(Effect::Applied(entry));
+            if let Some(o) = origin {
                 if o.node == self.cfg.id && self.inflight.remove(&o.req) {
                     self.effects.push(Effect::Reply {
                         req: o.req,
-                        zxid: entry.zxid,
+                        zxid,
                         result,
                     });
                 }
             }
-            self.effects.push(Effect::Applied(entry));
         }
         self.committed = z;
         // Trim the committed-log window to its configured size.
@@ -601,13 +604,13 @@ impl Peer {
                 self.follower_packet(f, packet)
             }
             Input::Message { .. } => Role::Following(f),
-            Input::Request { req, txn } => {
+            Input::Request { req, txn, rid } => {
                 if matches!(f.phase, FollowerPhase::Broadcast) {
                     // Writes reaching a follower are forwarded to the leader.
                     let seq = f.forward_seq;
                     f.forward_seq += 1;
                     self.inflight.insert(req);
-                    self.learn_send(&f, LearnPacket::Forward { seq, req, txn });
+                    self.learn_send(&f, LearnPacket::Forward { seq, req, txn, rid });
                 } else {
                     self.effects.push(Effect::Unavailable {
                         req,
@@ -970,13 +973,14 @@ impl Peer {
         h.state = HandleState::Synced;
     }
 
-    fn propose(&mut self, l: &mut Leader, txn: Txn, origin: Origin) {
+    fn propose(&mut self, l: &mut Leader, txn: Txn, origin: Origin, rid: Option<String>) {
         let zxid = Zxid::new(l.epoch, l.next_counter);
         l.next_counter += 1;
         let entry = Entry {
             zxid,
             txn,
             origin: Some(origin),
+            rid,
         };
         self.log.push_back(entry.clone());
         self.effects.push(Effect::Append(vec![entry.clone()]));
@@ -1065,14 +1069,14 @@ impl Peer {
                 self.leader_packet(l, from, session, packet)
             }
             Input::Message { .. } => Role::Leading(l),
-            Input::Request { req, txn } => {
+            Input::Request { req, txn, rid } => {
                 if l.phase == LeaderPhase::Broadcast {
                     self.inflight.insert(req);
                     let origin = Origin {
                         node: self.cfg.id,
                         req,
                     };
-                    self.propose(&mut l, txn, origin);
+                    self.propose(&mut l, txn, origin, rid);
                 } else {
                     self.effects.push(Effect::Unavailable {
                         req,
@@ -1187,13 +1191,13 @@ impl Peer {
                     self.try_commit(&mut l);
                 }
             }
-            LearnPacket::Forward { seq, req, txn } => {
+            LearnPacket::Forward { seq, req, txn, rid } => {
                 if seq < h.forward_next {
                     return Role::Leading(l); // duplicate
                 }
                 h.forward_next = seq + 1;
                 if l.phase == LeaderPhase::Broadcast && h.state >= HandleState::NewLeaderAcked {
-                    self.propose(&mut l, txn, Origin { node: from, req });
+                    self.propose(&mut l, txn, Origin { node: from, req }, rid);
                 } else {
                     Self::lead_send(&mut self.effects, from, h, LeadPacket::Reject { req });
                 }

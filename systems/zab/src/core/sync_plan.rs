@@ -72,6 +72,7 @@ mod tests {
                 zxid: Zxid::new(e, c),
                 txn: Txn::Sync,
                 origin: None,
+                rid: None,
             })
             .collect()
     }

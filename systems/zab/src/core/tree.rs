@@ -1,10 +1,13 @@
 //! The znode tree: data, stat (version, czxid, mzxid, …) and children; the replicated state.
 
-use super::txn::Txn;
+use super::txn::{Entry, Txn};
 use super::zxid::Zxid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// How many applied request ids the tree remembers (oldest forgotten first).
+pub const RID_MEMORY: usize = 100_000;
 
 /// A znode's metadata.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,7 +30,7 @@ pub struct Znode {
 }
 
 /// ZooKeeper's errors; all definite (the transaction had no effect).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum TxnError {
     #[error("{0} does not exist")]
     NoNode(String),
@@ -59,7 +62,7 @@ impl TxnError {
 }
 
 /// What an applied transaction did.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum TxnOk {
     Created { path: String, stat: Stat },
     Set { stat: Stat },
@@ -69,10 +72,16 @@ pub enum TxnOk {
 
 pub type TxnResult = Result<TxnOk, TxnError>;
 
-/// The tree. Always contains the root `/`.
+/// The tree. Always contains the root `/`. It also remembers the outcome of the last
+/// [`RID_MEMORY`] transactions that carried a client request id, so that a retried request is
+/// applied at most once (the memory is replicated state: it is in snapshots).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DataTree {
     nodes: BTreeMap<String, Znode>,
+    #[serde(default)]
+    rids: BTreeMap<String, (Zxid, TxnResult)>,
+    #[serde(default)]
+    rid_order: VecDeque<String>,
 }
 
 impl Default for DataTree {
@@ -86,7 +95,11 @@ impl Default for DataTree {
                 children: BTreeSet::new(),
             },
         );
-        DataTree { nodes }
+        DataTree {
+            nodes,
+            rids: BTreeMap::new(),
+            rid_order: VecDeque::new(),
+        }
     }
 }
 
@@ -137,6 +150,27 @@ impl DataTree {
 
     pub fn is_empty(&self) -> bool {
         self.nodes.len() <= 1
+    }
+
+    /// Applies a committed entry, at most once per request id: returns the zxid the request
+    /// took effect at and its outcome.
+    pub fn apply_entry(&mut self, e: &Entry) -> (Zxid, TxnResult) {
+        if let Some(rid) = &e.rid {
+            if let Some((z, r)) = self.rids.get(rid) {
+                return (*z, r.clone());
+            }
+        }
+        let result = self.apply(e.zxid, &e.txn);
+        if let Some(rid) = &e.rid {
+            self.rids.insert(rid.clone(), (e.zxid, result.clone()));
+            self.rid_order.push_back(rid.clone());
+            while self.rid_order.len() > RID_MEMORY {
+                if let Some(old) = self.rid_order.pop_front() {
+                    self.rids.remove(&old);
+                }
+            }
+        }
+        (e.zxid, result)
     }
 
     /// Applies a committed transaction. Deterministic: every replica gets the same result.
@@ -319,6 +353,26 @@ mod tests {
         let b = create(&mut t, 3, "/q/n-", true).unwrap();
         assert!(matches!(a, TxnOk::Created { ref path, .. } if path == "/q/n-0000000000"));
         assert!(matches!(b, TxnOk::Created { ref path, .. } if path == "/q/n-0000000001"));
+    }
+
+    #[test]
+    fn a_request_id_is_applied_at_most_once() {
+        let mut t = DataTree::default();
+        let e = |z: u64| Entry {
+            zxid: Zxid(z),
+            txn: Txn::Create {
+                path: "/q-".into(),
+                data: json!(1),
+                sequential: true,
+            },
+            origin: None,
+            rid: Some("c1:1".into()),
+        };
+        let first = t.apply_entry(&e(1));
+        assert_eq!(t.apply_entry(&e(2)), first);
+        assert_eq!(t.get("/").unwrap().children.len(), 1);
+        let back: DataTree = serde_json::from_str(&serde_json::to_string(&t).unwrap()).unwrap();
+        assert_eq!(back, t);
     }
 
     #[test]

@@ -46,4 +46,8 @@ pub struct Entry {
     pub txn: Txn,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<Origin>,
+    /// The client's request id: a transaction whose rid was already applied is not applied
+    /// again (its first outcome is returned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rid: Option<String>,
 }

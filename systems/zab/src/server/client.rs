@@ -24,6 +24,7 @@ pub enum ReadOp {
 pub enum Command {
     Write {
         txn: Txn,
+        rid: Option<String>,
         reply: oneshot::Sender<Response>,
     },
     Read {
@@ -168,6 +169,7 @@ async fn handle(
         Err(resp) => return resp,
     };
     let id = req.id;
+    let rid = req.rid;
     let (tx, rx) = oneshot::channel();
     let (cmd, is_write) = match req.op {
         Op::Create {
@@ -176,6 +178,7 @@ async fn handle(
             sequential,
         } => (
             validate_path(&path).map(|_| Command::Write {
+                rid: rid.clone(),
                 txn: Txn::Create {
                     path,
                     data,
@@ -191,6 +194,7 @@ async fn handle(
             version,
         } => (
             validate_path(&path).map(|_| Command::Write {
+                rid: rid.clone(),
                 txn: Txn::Set {
                     path,
                     data,
@@ -202,6 +206,7 @@ async fn handle(
         ),
         Op::Delete { path, version } => (
             validate_path(&path).map(|_| Command::Write {
+                rid: rid.clone(),
                 txn: Txn::Delete { path, version },
                 reply: tx,
             }),
@@ -209,6 +214,7 @@ async fn handle(
         ),
         Op::Sync { .. } => (
             Ok(Command::Write {
+                rid: rid.clone(),
                 txn: Txn::Sync,
                 reply: tx,
             }),

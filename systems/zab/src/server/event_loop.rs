@@ -176,11 +176,11 @@ fn threshold(snap_count: u64) -> u64 {
 impl Node {
     fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Write { txn, reply } => {
+            Command::Write { txn, rid, reply } => {
                 let req = self.next_req;
                 self.next_req += 1;
                 self.pending.insert(req, reply);
-                self.peer.step(Input::Request { req, txn });
+                self.peer.step(Input::Request { req, txn, rid });
             }
             Command::Read {
                 read,

@@ -287,6 +287,7 @@ mod tests {
             zxid: Zxid::new(1, c),
             txn: Txn::Sync,
             origin: None,
+            rid: None,
         }
     }
 

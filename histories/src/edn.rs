@@ -7,21 +7,9 @@ use serde_json::{Map, Number, Value};
 
 /// Reads every top-level form in `text`.
 pub fn parse_all(text: &str) -> Result<Vec<Value>, String> {
-    let mut p = Parser {
-        s: text.as_bytes(),
-        i: 0,
-        depth: 0,
-    };
-    let mut out = Vec::new();
-    loop {
-        p.skip_ws();
-        if p.i >= p.s.len() {
-            return Ok(out);
-        }
-        if let Some(v) = p.form()? {
-            out.push(v);
-        }
-    }
+    parse_all_with_offsets(text)
+        .map(|forms| forms.into_iter().map(|(_, v)| v).collect())
+        .map_err(|(_, e)| e)
 }
 
 /// Reads every top-level form with the byte offset where it starts; an error carries its offset.

@@ -178,35 +178,16 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
                 }
                 bits[i / 64] &= !(1 << (i % 64));
                 bits_hash ^= z[i];
-                if matches!(op.kind, Kind::Read(_)) {
-                    // A legal read can always be linearized at its call (see `backtrack`): this
-                    // configuration was explored with it and failed, so this one fails too.
-                    match backtrack(
-                        &mut stack,
-                        &mut state,
-                        &mut bits,
-                        &mut bits_hash,
-                        &mut remaining,
-                        &z,
-                        ops,
-                        &mut next,
-                        &mut prev,
-                    ) {
-                        Some(e) => entry = e,
-                        None => {
-                            return (
-                                Outcome::Illegal {
-                                    best,
-                                    stuck: stuck.unwrap_or(i),
-                                },
-                                finish(stats, &memo),
-                            )
-                        }
-                    }
+                // A legal read can always be linearized at its call (see `backtrack`): this
+                // configuration was explored with it and failed, so this one fails too.
+                if !matches!(op.kind, Kind::Read(_)) {
+                    entry = next[entry];
                     continue;
                 }
+            } else {
+                entry = next[entry];
+                continue;
             }
-            entry = next[entry];
         } else {
             // A return entry of an op not yet linearized: backtrack. Remember the longest
             // prefix that got stuck, and on which operation.
@@ -214,27 +195,27 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
                 best = stack.iter().map(|&(j, _)| j).collect();
                 stuck = Some(i);
             }
-            match backtrack(
-                &mut stack,
-                &mut state,
-                &mut bits,
-                &mut bits_hash,
-                &mut remaining,
-                &z,
-                ops,
-                &mut next,
-                &mut prev,
-            ) {
-                Some(e) => entry = e,
-                None => {
-                    return (
-                        Outcome::Illegal {
-                            best,
-                            stuck: stuck.unwrap_or(i),
-                        },
-                        finish(stats, &memo),
-                    )
-                }
+        }
+        match backtrack(
+            &mut stack,
+            &mut state,
+            &mut bits,
+            &mut bits_hash,
+            &mut remaining,
+            &z,
+            ops,
+            &mut next,
+            &mut prev,
+        ) {
+            Some(e) => entry = e,
+            None => {
+                return (
+                    Outcome::Illegal {
+                        best,
+                        stuck: stuck.unwrap_or(i),
+                    },
+                    finish(stats, &memo),
+                )
             }
         }
     }

@@ -244,14 +244,7 @@ impl Values {
             return false;
         }
         if !self.prefixes.contains_key(&g) {
-            let t = self.materialize(g);
-            let mut p = Vec::with_capacity(t.len() + 1);
-            let mut h = 0u64;
-            p.push(0);
-            for b in t.bytes() {
-                h = h.wrapping_mul(BASE).wrapping_add(b as u64 + 1);
-                p.push(h);
-            }
+            let p = self.prefix_hashes(g);
             self.bytes += p.len() * 8;
             self.prefixes.insert(g, p);
         }

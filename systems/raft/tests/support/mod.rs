@@ -17,12 +17,23 @@ static NEXT_RID: AtomicU64 = AtomicU64::new(0);
 
 pub mod proxy;
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+static NEXT_IP: AtomicU64 = AtomicU64::new(0);
+
+/// A loopback IP other than 127.0.0.1, different for each cluster of this process. Client
+/// connections leave from 127.0.0.1, so their ephemeral ports can never take a node's port
+/// (which matters when a killed node rebinds its old addresses).
+fn cluster_ip() -> String {
+    let k = NEXT_IP.fetch_add(1, Ordering::Relaxed) + u64::from(std::process::id());
+    format!("127.0.{}.{}", 1 + (k / 250) % 200, 2 + k % 250)
+}
+
+/// A free address on `ip`.
+pub fn free_addr(ip: &str) -> String {
+    TcpListener::bind((ip, 0))
         .expect("bind an ephemeral port")
         .local_addr()
         .unwrap()
-        .port()
+        .to_string()
 }
 
 pub struct NodeProc {
@@ -58,12 +69,13 @@ impl Cluster {
         mut route: impl FnMut(usize, usize, &str) -> String,
     ) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
+        let ip = cluster_ip();
         let mut nodes = Vec::new();
         for i in 1..=n {
             let name = format!("n{i}");
             nodes.push(NodeProc {
-                client_addr: format!("127.0.0.1:{}", free_port()),
-                peer_addr: format!("127.0.0.1:{}", free_port()),
+                client_addr: free_addr(&ip),
+                peer_addr: free_addr(&ip),
                 data_dir: dir.path().join(&name),
                 log: dir.path().join(format!("{name}.log")),
                 name,

@@ -285,3 +285,37 @@ fn whole_ensemble_kill_under_load_keeps_every_acknowledged_write() {
     let keys: Vec<(String, Value)> = acked.iter().map(|a| (a.0.clone(), a.1.clone())).collect();
     assert_all_present(&c, &[1, 2, 3], &keys, z);
 }
+
+#[test]
+fn a_torn_log_tail_is_cut_off_at_restart() {
+    let mut c = Cluster::start(3, false, &[]);
+    c.wait_leader(3, T);
+    let (keys, z) = write_keys(&c, "t", 10);
+    for id in 1..=3 {
+        c.kill(id);
+    }
+    // A record whose write was cut short by the crash: a header promising more than is there.
+    let log_dir = c.node(1).dir.join("log");
+    let newest = std::fs::read_dir(&log_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max()
+        .unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&newest)
+        .unwrap();
+    std::io::Write::write_all(&mut f, &[200, 0, 0, 0, 1, 2, 3, 4, b'{', b'"']).unwrap();
+    drop(f);
+    let torn_len = std::fs::metadata(&newest).unwrap().len();
+    for id in 1..=3 {
+        c.start_node(id);
+    }
+    c.wait_leader(3, T);
+    assert_all_present(&c, &[1, 2, 3], &keys, z);
+    assert!(std::fs::metadata(&newest)
+        .map(|m| m.len() < torn_len)
+        .unwrap_or(true));
+    let log = std::fs::read_to_string(&c.node(1).log).unwrap();
+    assert!(log.contains("cutting the log's torn tail"), "{log}");
+}

@@ -770,6 +770,7 @@ impl Peer {
                     id = self.cfg.id,
                     leader = f.leader,
                     epoch = f.epoch,
+                    mode = self.last_sync.map(|m| m.name()).unwrap_or("none"),
                     "synchronized"
                 );
                 f.phase = FollowerPhase::Broadcast;

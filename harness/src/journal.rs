@@ -10,6 +10,7 @@
 //! journaling.
 
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -26,7 +27,7 @@ struct Rec {
     kind: &'static str,
     /// `None` for the nemesis.
     process: Option<u64>,
-    f: String,
+    f: Cow<'static, str>,
     key: Option<String>,
     value: Value,
     node: Option<String>,
@@ -126,7 +127,7 @@ impl Journal {
         &self,
         kind: &'static str,
         process: Option<u64>,
-        f: String,
+        f: Cow<'static, str>,
         key: Option<String>,
         value: Value,
         node: Option<String>,
@@ -305,7 +306,7 @@ impl workloads::Recorder for Journal {
         self.push(
             "invoke",
             Some(process),
-            inv.f.to_string(),
+            Cow::Borrowed(inv.f),
             inv.key.clone(),
             inv.value.clone(),
             None,
@@ -324,7 +325,7 @@ impl workloads::Recorder for Journal {
         self.push(
             done.outcome.as_str(),
             Some(process),
-            inv.f.to_string(),
+            Cow::Borrowed(inv.f),
             inv.key.clone(),
             done.value.clone(),
             done.node.clone(),
@@ -343,7 +344,7 @@ impl nemeses::NemesisLog for Journal {
         self.push(
             "info",
             None,
-            f.to_string(),
+            Cow::Owned(f.to_string()),
             None,
             value,
             None,

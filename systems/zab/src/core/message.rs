@@ -11,7 +11,7 @@ use super::zxid::Zxid;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Message {
     /// Fast leader election.
     Notification(Notification),
@@ -26,7 +26,7 @@ pub enum Message {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum LeadPacket {
     /// Discovery: the new epoch (max acceptedEpoch of a quorum, plus one).
     LeaderInfo {
@@ -66,7 +66,7 @@ pub enum LeadPacket {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum LearnPacket {
     FollowerInfo {
         accepted_epoch: u32,

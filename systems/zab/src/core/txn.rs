@@ -10,7 +10,7 @@ pub type NodeId = u64;
 /// A state change. Errors (no node, bad version, …) are decided when the transaction is applied,
 /// identically on every replica, so an error transaction is a committed no-op.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Txn {
     Create {
         path: String,

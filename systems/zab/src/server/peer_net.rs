@@ -1,7 +1,8 @@
 //! Server-to-server links: length-prefixed JSON frames over TCP.
 //!
 //! Each server keeps one outbound connection to every other server (reconnecting with a
-//! back-off) and accepts inbound ones; the first frame of a connection names the sender. Every
+//! back-off) and accepts inbound ones; the first frame of a connection names the sender; an
+//! empty frame is a keep-alive. Every
 //! read, write and connect has a timeout, so a stalled link (a proxy that stops forwarding
 //! without resetting) is dropped and re-dialled. Messages queued beyond the buffer are dropped:
 //! the peer core tolerates loss.
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 
 const MAX_FRAME: usize = 512 << 20;
 const QUEUE: usize = 8192;
+const KEEPALIVE: Duration = Duration::from_secs(5);
 
 /// Timeouts of the peer links.
 #[derive(Clone, Copy, Debug)]
@@ -135,6 +137,9 @@ async fn read_loop(
                 return;
             }
         };
+        if bytes.is_empty() {
+            continue; // keep-alive
+        }
         match serde_json::from_slice::<Message>(&bytes) {
             Ok(m) => {
                 if inbound.send((from, m)).await.is_err() {
@@ -176,8 +181,12 @@ async fn dial_loop(
         }
         tracing::debug!(to, "peer link up");
         loop {
-            let Some(first) = rx.recv().await else {
-                return;
+            // An idle link carries an empty keep-alive frame now and then, so the receiver's
+            // idle timeout only ever closes links whose sender has given up on them.
+            let first = match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
+                Ok(Some(f)) => f,
+                Ok(None) => return,
+                Err(_) => Arc::new(frame(&[])),
             };
             // Coalesce whatever else is queued into one write.
             let mut buf = first.as_ref().clone();

@@ -66,8 +66,9 @@ impl LocalCluster {
         extra_args: &[String],
     ) -> Result<LocalCluster, String> {
         let mut layouts = Vec::new();
+        let net = super::layout::cluster_net();
         for i in 0..n {
-            layouts.push(NodeLayout::new(i, run_dir).map_err(|e| {
+            layouts.push(NodeLayout::new(i, net, run_dir).map_err(|e| {
                 format!(
                     "cannot lay out node {} in {}: {e}",
                     i + 1,

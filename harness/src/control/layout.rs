@@ -21,11 +21,12 @@ pub struct NodeLayout {
 }
 
 impl NodeLayout {
-    /// Lays out node `index`: a free client port and a free peer port on its own loopback
-    /// address, and its directories (created).
-    pub fn new(index: usize, run_dir: &Path) -> std::io::Result<NodeLayout> {
+    /// Lays out node `index` of a cluster whose loopback block is `net` (see [`cluster_net`]):
+    /// its own address 127.a.b.(10 + index), a free client port and a free peer port there, and
+    /// its directories (created).
+    pub fn new(index: usize, net: (u8, u8), run_dir: &Path) -> std::io::Result<NodeLayout> {
         let name = format!("n{}", index + 1);
-        let host = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 10 + (index as u8 % 240)));
+        let host = IpAddr::V4(Ipv4Addr::new(127, net.0, net.1, 10 + (index % 240) as u8));
         let dir = run_dir.join("nodes").join(&name);
         let data_dir = dir.join("data");
         std::fs::create_dir_all(&data_dir)?;
@@ -46,4 +47,22 @@ impl NodeLayout {
 fn free_port(host: IpAddr) -> std::io::Result<SocketAddr> {
     let l = TcpListener::bind((host, 0))?;
     l.local_addr()
+}
+
+/// A loopback block (127.a.b.0/24) for one cluster, different for concurrent runs (drawn from the
+/// process id and the clock), so that clusters of parallel tests never compete for a port and a
+/// restarted node finds its port free. Linux routes all of 127.0.0.0/8 to the loopback device.
+pub fn cluster_net() -> (u8, u8) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let x = std::process::id()
+        .wrapping_mul(2_654_435_761)
+        .wrapping_add(nanos)
+        .wrapping_add(COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(40_503));
+    // a in 1..=254 keeps clear of 127.0.0.x (used by everything else) and of 127.255.
+    (1 + (x % 254) as u8, ((x >> 8) % 256) as u8)
 }

@@ -2,7 +2,7 @@
 //! write = `set` with version -1, or `create` when absent; read = `get` (absent = null), preceded
 //! by `sync` with `--zab-sync-reads`; cas = `get`, then `set` with the version read (or `create`
 //! when expecting absence). Set elements are znodes `/set-<element>`; the set is read with
-//! `children` of `/`.
+//! `sync`, then `children` of `/`.
 
 use crate::client::{completion_for_error, CallError, Client, Endpoint, Session};
 use crate::{Completion, Invocation};
@@ -157,12 +157,12 @@ impl ZabClient {
         }
     }
 
+    /// The set's final read always syncs first: it asks what the ensemble holds after recovery,
+    /// and a replica still catching up must not make an element look lost.
     async fn read_set(&mut self, inv: &Invocation) -> Completion {
         let node = self.node();
-        if self.sync_reads {
-            if let Err(e) = self.session.call(Op::Sync { path: "/".into() }).await {
-                return completion_for_error(inv, e, &node);
-            }
+        if let Err(e) = self.session.call(Op::Sync { path: "/".into() }).await {
+            return completion_for_error(inv, e, &node);
         }
         match self.session.call(Op::Children { path: "/".into() }).await {
             Ok(r) => {

@@ -82,6 +82,9 @@ pub struct TestArgs {
     /// Seconds the linearizability checker may spend per key.
     #[arg(long, default_value_t = 30.0)]
     pub check_timeout: f64,
+    /// Do not restart every node in the final phase (they are still healed, resumed and started).
+    #[arg(long)]
+    pub no_final_restart: bool,
     /// Skip checking (the history is still stored; `faultline analyze` checks it later).
     #[arg(long)]
     pub no_check: bool,
@@ -336,6 +339,7 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
         "zab_sync_reads": args.zab_sync_reads,
         "node_args": args.node_args,
         "recovery_timeout_s": args.recovery_timeout,
+        "final_restart": !args.no_final_restart,
         "plan": plan,
         "cluster": cluster.as_ref().map(|c| c.describe()),
         "versions": {"faultline": env!("CARGO_PKG_VERSION")},
@@ -444,6 +448,20 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
             }
         }
         log.line("healed every fault; every node resumed and running");
+        if !was_interrupted && !args.no_final_restart {
+            // Restart every node (SIGTERM, then start), so the final reads also show that what
+            // was acknowledged survives a restart of the whole cluster.
+            progress.message("final phase: restarting every node");
+            let names = nemeses::Cluster::node_names(c.as_ref());
+            let r = c.restart_all(Duration::from_secs(3));
+            nemeses::NemesisLog::record(
+                journal.as_ref(),
+                "restart-all",
+                json!({ "nodes": names }),
+                r.err(),
+            );
+            log.line("restarted every node");
+        }
         if !was_interrupted {
             progress.message("final phase: waiting for recovery");
             let r = tokio::select! {
@@ -550,6 +568,9 @@ fn rerun_command(a: &TestArgs, cfg: &Config) -> String {
     );
     if a.zab_sync_reads {
         s.push_str(" --zab-sync-reads");
+    }
+    if a.no_final_restart {
+        s.push_str(" --no-final-restart");
     }
     for n in &a.node_args {
         s.push_str(&format!(" --node-arg={n}"));

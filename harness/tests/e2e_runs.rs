@@ -58,7 +58,20 @@ fn raft_register_under_partition_kill_pause_is_linearizable() {
         .filter(|e| ["start-partition", "kill", "pause"].contains(&e["f"].as_str().unwrap()))
         .count();
     assert_eq!(starts, planned, "{nemesis:?}");
-    assert_eq!(nemesis.last().unwrap()["f"], "heal-all");
+    // The final phase heals everything, then restarts every node before the final reads.
+    let n = nemesis.len();
+    assert_eq!(nemesis[n - 2]["f"], "heal-all");
+    assert_eq!(nemesis[n - 1]["f"], "restart-all");
+    assert!(
+        nemesis[n - 1].get("error").is_none(),
+        "{:?}",
+        nemesis[n - 1]
+    );
+    let log = std::fs::read_to_string(run.join("nodes/n1/node.log")).unwrap();
+    assert!(
+        log.contains("--- faultline: n1 stop"),
+        "n1 was not restarted"
+    );
     assert!(run.join("nodes/n1/node.log").is_file());
     assert!(run.join("log.txt").is_file());
     let test: Value =

@@ -47,6 +47,13 @@ async fn pause_kill_and_restart_are_visible_through_status() {
     let log = std::fs::read_to_string(&l[2].log_path).unwrap();
     assert!(log.contains("kill -9") && log.contains("start #2"), "{log}");
 
+    let before = c.pids();
+    c.restart_all(Duration::from_secs(3)).unwrap();
+    let after = c.pids();
+    assert_eq!(after.len(), 3);
+    assert!(after.iter().all(|p| !before.contains(p)));
+    c.wait_ready(Duration::from_secs(20)).await.unwrap();
+
     c.stop_all(Duration::from_secs(3));
     for i in 0..3 {
         assert!(!c.is_running(i));

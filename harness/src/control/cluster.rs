@@ -152,6 +152,12 @@ impl LocalCluster {
         }
     }
 
+    /// Stops every node (SIGTERM, SIGKILL after `grace`), then starts them all again.
+    pub fn restart_all(&self, grace: Duration) -> Result<(), String> {
+        self.stop_all(grace);
+        self.start_all()
+    }
+
     /// Kills every node at once (for emergencies).
     pub fn kill_all(&self) {
         for n in &self.nodes {

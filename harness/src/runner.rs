@@ -298,6 +298,7 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
     };
 
     // The cluster.
+    let mut node_version: Option<String> = None;
     let cluster: Option<Arc<LocalCluster>> = match cfg.system {
         SystemKind::Noop => None,
         sys => {
@@ -307,6 +308,11 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
             };
             let binary = locate_binary(bin, pkg, args.bin_dir.as_deref())?;
             log.line(&format!("binary {}", binary.display()));
+            node_version = std::process::Command::new(&binary)
+                .arg("--version")
+                .output()
+                .ok()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
             let c =
                 LocalCluster::create(sys, binary, args.nodes, &run_dir, &args.node_args).await?;
             Some(Arc::new(c))
@@ -342,7 +348,7 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
         "final_restart": !args.no_final_restart,
         "plan": plan,
         "cluster": cluster.as_ref().map(|c| c.describe()),
-        "versions": {"faultline": env!("CARGO_PKG_VERSION")},
+        "versions": {"faultline": env!("CARGO_PKG_VERSION"), "node": node_version},
         "command": std::env::args().collect::<Vec<_>>(),
         "rerun": rerun_command(&args, &cfg),
     });

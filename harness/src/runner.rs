@@ -242,7 +242,7 @@ impl Clients {
     }
 }
 
-/// Turns true on the first Ctrl-C or SIGTERM.
+/// Turns true on the first Ctrl-C or SIGTERM; a second Ctrl-C exits at once.
 fn interrupt_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -261,6 +261,12 @@ fn interrupt_signal() -> watch::Receiver<bool> {
             _ = term_fut => {}
         }
         let _ = tx.send(true);
+        // A second Ctrl-C does not wait for the orderly shutdown: exit now. The nodes die with
+        // the harness (parent-death signal); the journal keeps every complete line.
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("faultline: interrupted again; exiting without checking");
+            std::process::exit(crate::EXIT_HARNESS as i32);
+        }
     });
     rx
 }

@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const RUN: Duration = Duration::from_secs(2);
-/// Each cell is run this many times; the run with the median throughput is reported (the
-/// machine is shared, so single runs swing widely).
+/// Each cell is run this many times (in interleaved rounds); the run with the median
+/// throughput is reported (the machine is shared, so single runs swing widely).
 const REPEAT: usize = 3;
 
 fn list<T: std::str::FromStr + Clone>(var: &str, default: &[T]) -> Vec<T> {
@@ -107,11 +107,18 @@ fn throughput_and_latency() {
             &["create".to_string(), "set".into(), "get".into()],
         ) {
             let op = op.as_str();
-            for clients in [1usize, 16, 64] {
-                let mut runs: Vec<(f64, f64, f64)> =
-                    (0..REPEAT).map(|_| run_load(&c, n, op, clients)).collect();
-                runs.sort_by(|a, b| a.0.total_cmp(&b.0));
-                let (tput, p50, p99) = runs[REPEAT / 2];
+            // Rounds interleave the client counts, so that a change in the machine's
+            // background load hits all of them alike.
+            let counts = [1usize, 16, 64];
+            let mut runs: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); counts.len()];
+            for _ in 0..REPEAT {
+                for (i, &clients) in counts.iter().enumerate() {
+                    runs[i].push(run_load(&c, n, op, clients));
+                }
+            }
+            for (i, clients) in counts.iter().enumerate() {
+                runs[i].sort_by(|a, b| a.0.total_cmp(&b.0));
+                let (tput, p50, p99) = runs[i][REPEAT / 2];
                 println!("| {n} | {op} | {clients} | {tput:.0} | {p50:.2} | {p99:.2} |");
             }
         }

@@ -9,11 +9,19 @@ use std::path::Path;
 
 #[test]
 fn etcd_corpus_is_handled_without_contradiction() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/porcupine");
-    let Ok(verdicts) = std::fs::read_to_string(root.join("VERDICTS.tsv")) else {
-        eprintln!("corpus not present; skipped");
+    // The test suite depends on no file outside the repository: this test runs only when
+    // FAULTLINE_CORPUS names the corpus (.ci/run sets it to ../shared/corpora/porcupine).
+    let Some(root) = std::env::var_os("FAULTLINE_CORPUS") else {
+        eprintln!("FAULTLINE_CORPUS is not set; skipped");
         return;
     };
+    let root = Path::new(&root);
+    let verdicts = std::fs::read_to_string(root.join("VERDICTS.tsv")).unwrap_or_else(|e| {
+        panic!(
+            "FAULTLINE_CORPUS={}: cannot read VERDICTS.tsv: {e}",
+            root.display()
+        )
+    });
     let budget = Budget {
         time: std::time::Duration::from_secs(2),
         states: 1_000_000,

@@ -10,62 +10,101 @@ use serde_json::{json, Value};
 /// Worker `w`'s `i`-th operation goes to key `i / per_worker`, where `per_worker` is the key's
 /// operation budget divided among the workers; so every key gets about `ops_per_key` operations
 /// however the workers' speeds differ. Values are `i * concurrency + w + 1`: unique, never null.
+///
+/// Which function operation `(w, i)` performs is a hash of the seed, `w` and `i`, so every worker
+/// can tell what any other worker does at any position without talking to it or to the system.
+/// A cas uses that to expect a value that is likely current: one written by some worker at a
+/// position just before its own on the same key. The invocation sequence stays a function of the
+/// seed and the worker alone.
 pub struct RegisterGen {
     rng: ChaCha8Rng,
     mix: Mix,
+    seed: u64,
     worker: u64,
     concurrency: u64,
     per_worker: u64,
     i: u64,
-    /// Values this worker wrote to its current key (cas takes its expected value from them).
-    written: Vec<u64>,
     key_index: u64,
 }
 
+/// splitmix64: a well-mixed hash of one word.
+fn mix64(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 impl RegisterGen {
-    pub fn new(spec: &WorkloadSpec, worker: u64, rng: ChaCha8Rng) -> Self {
+    pub fn new(spec: &WorkloadSpec, seed: u64, worker: u64, rng: ChaCha8Rng) -> Self {
         RegisterGen {
             rng,
             mix: spec.mix,
+            seed,
             worker,
             concurrency: spec.concurrency,
             per_worker: (spec.ops_per_key / spec.concurrency).max(1),
             i: 0,
-            written: Vec::new(),
             key_index: 0,
         }
     }
 
-    fn unique(&self) -> u64 {
-        self.i * self.concurrency + self.worker + 1
+    /// The function of operation `i` of worker `w`.
+    fn function(&self, w: u64, i: u64) -> &'static str {
+        let h = mix64(mix64(self.seed ^ 0x7265_6769_7374_6572).wrapping_add(mix64(w)) ^ i);
+        let m = self.mix;
+        let total = (m.read + m.write + m.cas).max(1) as u64;
+        let x = (h % total) as u32;
+        if x < m.read {
+            "read"
+        } else if x < m.read + m.write {
+            "write"
+        } else {
+            "cas"
+        }
+    }
+
+    /// The value written by operation `i` of worker `w` (if it writes).
+    fn value(&self, w: u64, i: u64) -> u64 {
+        i * self.concurrency + w + 1
+    }
+
+    /// A value likely to be current on this key: written by some worker (this one included) at
+    /// the latest position before `i` on the same key where any worker writes; absent (null) if
+    /// no worker has written this key yet.
+    fn expected(&mut self, i: u64) -> Value {
+        let key_start = (i / self.per_worker) * self.per_worker;
+        let mut j = i;
+        while j > key_start {
+            j -= 1;
+            let writers: Vec<u64> = (0..self.concurrency)
+                .filter(|&w| self.function(w, j) != "read")
+                .collect();
+            if let Some(&w) = writers.choose(&mut self.rng) {
+                return json!(self.value(w, j));
+            }
+        }
+        Value::Null
     }
 }
 
 impl OpGen for RegisterGen {
     fn next_op(&mut self) -> Invocation {
-        let key_index = self.i / self.per_worker;
-        if key_index != self.key_index {
-            self.key_index = key_index;
-            self.written.clear();
-        }
-        let key = key_index.to_string();
-        let f = self.mix.draw(&mut self.rng);
+        let i = self.i;
+        self.key_index = i / self.per_worker;
+        let key = self.key_index.to_string();
+        let f = self.function(self.worker, i);
         let value = match f {
             "read" => Value::Null,
-            "write" => {
-                let v = self.unique();
-                self.written.push(v);
-                json!(v)
-            }
+            "write" => json!(self.value(self.worker, i)),
             _ => {
-                // Expect a value this worker wrote here, or absence on a key it never wrote.
-                let from = match self.written.choose(&mut self.rng) {
-                    Some(v) if self.rng.gen_bool(0.8) => json!(v),
-                    _ => Value::Null,
+                // Now and then expect absence (or a value long gone) to exercise failing cas.
+                let from = if self.rng.gen_bool(0.85) {
+                    self.expected(i)
+                } else {
+                    Value::Null
                 };
-                let to = self.unique();
-                self.written.push(to);
-                json!([from, to])
+                json!([from, self.value(self.worker, i)])
             }
         };
         self.i += 1;
@@ -112,6 +151,46 @@ mod tests {
         }
         assert_eq!(per_key.len(), 10);
         assert!(per_key.values().all(|&n| n <= 100), "{per_key:?}");
+    }
+
+    #[test]
+    fn cas_expects_values_that_some_worker_writes_to_the_same_key() {
+        let spec = WorkloadSpec::new(WorkloadKind::Register, 5);
+        let all: Vec<Vec<Invocation>> = (0..5)
+            .map(|w| {
+                let mut g = spec.generator(9, w);
+                (0..200).map(|_| g.next_op()).collect()
+            })
+            .collect();
+        let mut written: BTreeMap<String, HashSet<u64>> = BTreeMap::new();
+        for inv in all.iter().flatten() {
+            let v = match inv.f {
+                "write" => inv.value.as_u64(),
+                "cas" => inv.value[1].as_u64(),
+                _ => None,
+            };
+            if let Some(v) = v {
+                written
+                    .entry(inv.key.clone().unwrap())
+                    .or_default()
+                    .insert(v);
+            }
+        }
+        let (mut cas, mut expecting_a_value) = (0, 0);
+        for inv in all.iter().flatten().filter(|i| i.f == "cas") {
+            cas += 1;
+            if let Some(from) = inv.value[0].as_u64() {
+                expecting_a_value += 1;
+                assert!(
+                    written[inv.key.as_ref().unwrap()].contains(&from),
+                    "{inv:?}"
+                );
+            }
+        }
+        assert!(
+            cas > 50 && expecting_a_value * 2 > cas,
+            "{expecting_a_value} of {cas}"
+        );
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl WorkloadSpec {
         );
         match self.kind {
             WorkloadKind::Register => {
-                Box::new(crate::register::RegisterGen::new(self, worker, rng))
+                Box::new(crate::register::RegisterGen::new(self, seed, worker, rng))
             }
             WorkloadKind::Set => Box::new(crate::set::SetGen::new(self, worker)),
             WorkloadKind::Kv => Box::new(crate::kv::KvGen::new(self, worker, rng)),

@@ -274,6 +274,8 @@ impl Sim {
     }
 
     fn step_node(&mut self, id: NodeId, input: Input, may_crash: bool) -> Result<(), String> {
+        // Batches of one or more inputs, as the shell makes them (in chaos).
+        let end_batch = !may_crash || self.rng.gen_bool(0.6);
         let Some(peer) = self.nodes.get_mut(&id).unwrap().peer.as_mut() else {
             return Ok(());
         };
@@ -296,6 +298,9 @@ impl Sim {
             Input::Request { req, .. } => format!("request {req}"),
         };
         peer.step(input);
+        if end_batch {
+            peer.end_batch();
+        }
         let after = (peer.state(), peer.leader(), peer.serving());
         if before != after {
             let what: String = what.chars().take(160).collect();

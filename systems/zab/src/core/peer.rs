@@ -225,6 +225,8 @@ pub struct Peer {
     effects: Vec<Effect>,
     last_sync: Option<SyncMode>,
     established: Option<u32>,
+    /// ACKs arrived whose commits are decided at the end of the batch.
+    commit_pending: bool,
 }
 
 impl Peer {
@@ -282,6 +284,7 @@ impl Peer {
             effects: Vec::new(),
             last_sync: None,
             established: None,
+            commit_pending: false,
             cfg,
         };
         peer.role = peer.enter_looking("started");
@@ -292,12 +295,31 @@ impl Peer {
     pub fn step(&mut self, input: Input) {
         if matches!(input, Input::Tick) {
             self.now += 1;
+            self.end_batch();
         }
         let role = std::mem::replace(&mut self.role, Role::Looking);
         self.role = match role {
             Role::Looking => self.looking_step(input),
             Role::Following(f) => self.follower_step(f, input),
             Role::Leading(l) => self.leader_step(l, input),
+        };
+    }
+
+    /// Ends a batch of inputs: a leader decides the commits the batch's ACKs allow (once per
+    /// batch rather than once per ACK, so that followers get one COMMIT per batch). Ticks do it
+    /// too.
+    pub fn end_batch(&mut self) {
+        if !self.commit_pending {
+            return;
+        }
+        self.commit_pending = false;
+        let role = std::mem::replace(&mut self.role, Role::Looking);
+        self.role = match role {
+            Role::Leading(mut l) => {
+                self.try_commit(&mut l);
+                Role::Leading(l)
+            }
+            other => other,
         };
     }
 
@@ -1187,9 +1209,9 @@ impl Peer {
             }
             // Broadcast: ACK (cumulative).
             LearnPacket::Ack { zxid } => {
-                if h.state >= HandleState::Synced {
-                    h.acked = h.acked.max(zxid);
-                    self.try_commit(&mut l);
+                if h.state >= HandleState::Synced && zxid > h.acked {
+                    h.acked = zxid;
+                    self.commit_pending = true;
                 }
             }
             LearnPacket::Forward { seq, req, txn, rid } => {

@@ -164,6 +164,7 @@ pub async fn run(cfg: NodeConfig) -> anyhow::Result<()> {
                 break;
             }
         }
+        node.peer.end_batch();
         node.flush()?;
     }
 }

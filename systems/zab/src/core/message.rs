@@ -46,6 +46,10 @@ pub enum LeadPacket {
     Proposal {
         entry: Entry,
     },
+    /// Broadcast: the proposals of one leader batch, in zxid order.
+    Proposals {
+        entries: Vec<Entry>,
+    },
     /// Everything up to `zxid` is committed (cumulative).
     Commit {
         zxid: Zxid,

@@ -154,6 +154,8 @@ struct Handle {
     state: HandleState,
     /// Its ACKEPOCH counts towards the quorum (it accepted our epoch for the first time).
     counts: bool,
+    /// The last proposal sent to it (from the synchronization on).
+    sent_upto: Zxid,
     acked: Zxid,
     last_heard: u64,
     forward_next: u64,
@@ -309,13 +311,11 @@ impl Peer {
     /// batch rather than once per ACK, so that followers get one COMMIT per batch). Ticks do it
     /// too.
     pub fn end_batch(&mut self) {
-        if !self.commit_pending {
-            return;
-        }
         self.commit_pending = false;
         let role = std::mem::replace(&mut self.role, Role::Looking);
         self.role = match role {
-            Role::Leading(mut l) => {
+            Role::Leading(mut l) if l.phase == LeaderPhase::Broadcast => {
+                self.flush_proposals(&mut l);
                 self.try_commit(&mut l);
                 Role::Leading(l)
             }
@@ -811,6 +811,22 @@ impl Peer {
                 self.learn_send(&f, LearnPacket::Ack { zxid });
                 f.phase = phase;
             }
+            // Broadcast: a batch of PROPOSALs → log durably → one (cumulative) ACK.
+            (
+                phase @ (FollowerPhase::AwaitingUpToDate | FollowerPhase::Broadcast),
+                LeadPacket::Proposals { entries },
+            ) => {
+                for e in &entries {
+                    if e.zxid <= self.last_zxid() {
+                        return self.enter_looking("proposal at or below our last zxid");
+                    }
+                    self.log.push_back(e.clone());
+                }
+                let zxid = self.last_zxid();
+                self.effects.push(Effect::Append(entries));
+                self.learn_send(&f, LearnPacket::Ack { zxid });
+                f.phase = phase;
+            }
             // Broadcast: COMMIT, applied in zxid order.
             (
                 phase @ (FollowerPhase::AwaitingUpToDate | FollowerPhase::Broadcast),
@@ -993,6 +1009,7 @@ impl Peer {
         }
         let zxid = Zxid::new(l.epoch, 0);
         Self::lead_send(&mut self.effects, id, h, LeadPacket::NewLeader { zxid });
+        h.sent_upto = self.last_zxid();
         h.state = HandleState::Synced;
     }
 
@@ -1006,16 +1023,27 @@ impl Peer {
             rid,
         };
         self.log.push_back(entry.clone());
-        self.effects.push(Effect::Append(vec![entry.clone()]));
+        self.effects.push(Effect::Append(vec![entry]));
+        // The PROPOSAL goes out with the others of this batch (see `flush_proposals`).
+        self.try_commit(l);
+    }
+
+    /// Broadcast: sends every learner the proposals it has not been sent yet, as one PROPOSALS
+    /// packet per batch. Called before any other packet goes to a learner, so its stream stays
+    /// in zxid order.
+    fn flush_proposals(&mut self, l: &mut Leader) {
+        let last = self.last_zxid();
         for (&id, h) in l.handles.iter_mut() {
-            if h.state >= HandleState::Synced {
-                let p = LeadPacket::Proposal {
-                    entry: entry.clone(),
-                };
-                Self::lead_send(&mut self.effects, id, h, p);
+            if h.state < HandleState::Synced || h.sent_upto >= last {
+                continue;
+            }
+            let from = self.log.partition_point(|e| e.zxid <= h.sent_upto);
+            let entries: Vec<Entry> = self.log.range(from..).cloned().collect();
+            h.sent_upto = last;
+            if !entries.is_empty() {
+                Self::lead_send(&mut self.effects, id, h, LeadPacket::Proposals { entries });
             }
         }
-        self.try_commit(l);
     }
 
     /// COMMIT the longest prefix a quorum (the leader included) has acknowledged.
@@ -1039,6 +1067,8 @@ impl Peer {
         if z <= self.committed {
             return;
         }
+        // Every learner must have been sent what it is told is committed.
+        self.flush_proposals(l);
         self.commit_to(z);
         for (&id, h) in l.handles.iter_mut() {
             if h.state >= HandleState::Synced {
@@ -1058,6 +1088,7 @@ impl Peer {
                 }
                 let now = self.now;
                 let mut live = 1;
+                self.flush_proposals(&mut l);
                 for (&id, h) in l.handles.iter_mut() {
                     if h.state >= HandleState::Synced {
                         Self::lead_send(&mut self.effects, id, h, LeadPacket::Ping);
@@ -1139,6 +1170,7 @@ impl Peer {
                 last_zxid,
                 state: HandleState::Info,
                 counts: false,
+                sent_upto: Zxid::ZERO,
                 acked: Zxid::ZERO,
                 last_heard: self.now,
                 forward_next: 0,
@@ -1199,9 +1231,15 @@ impl Peer {
                 h.state = HandleState::NewLeaderAcked;
                 h.acked = h.acked.max(last_zxid);
                 if l.phase == LeaderPhase::Broadcast {
+                    // Proposals of this batch first, so that UPTODATE's commit point never
+                    // runs ahead of what the learner has been sent.
+                    self.flush_proposals(&mut l);
                     let commit = self.committed;
-                    Self::lead_send(&mut self.effects, from, h, LeadPacket::UpToDate { commit });
-                    h.state = HandleState::UpToDate;
+                    if let Some(h) = l.handles.get_mut(&from) {
+                        let p = LeadPacket::UpToDate { commit };
+                        Self::lead_send(&mut self.effects, from, h, p);
+                        h.state = HandleState::UpToDate;
+                    }
                     self.try_commit(&mut l);
                 } else if !self.leader_advance(&mut l) {
                     return self.enter_looking("a follower is ahead of us");

@@ -12,7 +12,7 @@ pub mod storage;
 
 pub use crate::core::{
     election::{Notification, ServerState, Vote},
-    message::{LeadPacket, LearnPacket, Message},
+    message::{Forwarded, LeadPacket, LearnPacket, Message},
     peer::{Config, Durable, Effect, Input, Peer, StartError},
     sync_plan::{SyncMode, SyncPlan},
     tree::{DataTree, Stat, TxnError, TxnOk},

@@ -87,12 +87,15 @@ pub enum LearnPacket {
     AckNewLeader { last_zxid: Zxid },
     /// Everything up to `zxid` is durably logged (cumulative; also the answer to a PING).
     Ack { zxid: Zxid },
-    /// A client write received by a follower.
-    Forward {
-        seq: u64,
-        req: u64,
-        txn: Txn,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        rid: Option<String>,
-    },
+    /// The client writes a follower received in one batch, in order.
+    Forward { seq: u64, items: Vec<Forwarded> },
+}
+
+/// One client write forwarded to the leader.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Forwarded {
+    pub req: u64,
+    pub txn: Txn,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rid: Option<String>,
 }

@@ -10,7 +10,7 @@
 //! fsync as long as nothing that follows them goes out first.
 
 use super::election::{Election, ElectionAction, Notification, ServerState, Vote};
-use super::message::{LeadPacket, LearnPacket, Message};
+use super::message::{Forwarded, LeadPacket, LearnPacket, Message};
 use super::sync_plan::{self, SyncMode, SyncPlan};
 use super::tree::{DataTree, TxnResult};
 use super::txn::{Entry, NodeId, Origin, Txn};
@@ -197,6 +197,8 @@ struct Follower {
     started: u64,
     last_heard: u64,
     forward_seq: u64,
+    /// Client writes of this batch, forwarded at its end.
+    forwards: Vec<Forwarded>,
 }
 
 #[derive(Clone, Debug)]
@@ -307,9 +309,9 @@ impl Peer {
         };
     }
 
-    /// Ends a batch of inputs: a leader decides the commits the batch's ACKs allow (once per
-    /// batch rather than once per ACK, so that followers get one COMMIT per batch). Ticks do it
-    /// too.
+    /// Ends a batch of inputs: a leader sends the batch's proposals (one packet per learner) and
+    /// decides the commits the batch's ACKs allow (once per batch rather than once per ACK); a
+    /// follower forwards the batch's client writes in one packet. Ticks do it too.
     pub fn end_batch(&mut self) {
         self.commit_pending = false;
         let role = std::mem::replace(&mut self.role, Role::Looking);
@@ -318,6 +320,14 @@ impl Peer {
                 self.flush_proposals(&mut l);
                 self.try_commit(&mut l);
                 Role::Leading(l)
+            }
+            Role::Following(mut f) if !f.forwards.is_empty() => {
+                // Writes reaching a follower are forwarded to the leader, one packet a batch.
+                let items = std::mem::take(&mut f.forwards);
+                let seq = f.forward_seq;
+                f.forward_seq += 1;
+                self.learn_send(&f, LearnPacket::Forward { seq, items });
+                Role::Following(f)
             }
             other => other,
         };
@@ -559,6 +569,7 @@ impl Peer {
             started: self.now,
             last_heard: self.now,
             forward_seq: 0,
+            forwards: Vec::new(),
         };
         // Discovery step 1: FOLLOWERINFO carries our acceptedEpoch.
         let info = LearnPacket::FollowerInfo {
@@ -629,10 +640,8 @@ impl Peer {
             Input::Request { req, txn, rid } => {
                 if matches!(f.phase, FollowerPhase::Broadcast) {
                     // Writes reaching a follower are forwarded to the leader.
-                    let seq = f.forward_seq;
-                    f.forward_seq += 1;
                     self.inflight.insert(req);
-                    self.learn_send(&f, LearnPacket::Forward { seq, req, txn, rid });
+                    f.forwards.push(Forwarded { req, txn, rid });
                 } else {
                     self.effects.push(Effect::Unavailable {
                         req,
@@ -1252,15 +1261,19 @@ impl Peer {
                     self.commit_pending = true;
                 }
             }
-            LearnPacket::Forward { seq, req, txn, rid } => {
+            LearnPacket::Forward { seq, items } => {
                 if seq < h.forward_next {
                     return Role::Leading(l); // duplicate
                 }
                 h.forward_next = seq + 1;
                 if l.phase == LeaderPhase::Broadcast && h.state >= HandleState::NewLeaderAcked {
-                    self.propose(&mut l, txn, Origin { node: from, req }, rid);
+                    for Forwarded { req, txn, rid } in items {
+                        self.propose(&mut l, txn, Origin { node: from, req }, rid);
+                    }
                 } else {
-                    Self::lead_send(&mut self.effects, from, h, LeadPacket::Reject { req });
+                    for Forwarded { req, .. } in items {
+                        Self::lead_send(&mut self.effects, from, h, LeadPacket::Reject { req });
+                    }
                 }
             }
         }

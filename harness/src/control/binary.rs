@@ -10,10 +10,13 @@ use std::process::Command;
 pub fn locate_binary(bin: &str, package: &str, dir: Option<&Path>) -> Result<PathBuf, String> {
     let mut candidates = Vec::new();
     if let Some(d) = dir {
+        // Nodes start in their own directories: a relative --bin-dir must be made absolute here.
+        let d = std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf());
         candidates.push(d.join(bin));
     }
     if let Ok(d) = std::env::var("FAULTLINE_BIN_DIR") {
-        candidates.push(PathBuf::from(d).join(bin));
+        let d = PathBuf::from(d);
+        candidates.push(std::path::absolute(&d).unwrap_or(d).join(bin));
     }
     let exe = std::env::current_exe().ok();
     if let Some(exe_dir) = exe.as_ref().and_then(|e| e.parent()) {

@@ -325,8 +325,23 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
         };
         m.nodes[node as usize].read = Some(src);
     }
+    // Vector clocks hold one counter per node and chain; a real-time barrier chain may double
+    // the nodes and add a chain. Refuse, with the reason, rather than exhaust memory.
+    let clock_bytes = (m.nodes.len() as u128) * 2 * (m.chains.len() as u128 + 1) * 4;
+    if clock_bytes > MAX_CLOCK_BYTES {
+        return Err(NotDecidable(format!(
+            "vector clocks for {} operations over {} process ids would need {:.1} GiB, more than the {} GiB these checkers allow; check a shorter history or one with fewer process ids (each info completion retires a process id)",
+            m.nodes.len(),
+            m.chains.len(),
+            clock_bytes as f64 / (1u64 << 30) as f64,
+            MAX_CLOCK_BYTES >> 30
+        )));
+    }
     Ok(m)
 }
+
+/// The most memory the vector clocks of one check may take.
+const MAX_CLOCK_BYTES: u128 = 1 << 30;
 
 fn cas_pair(op: &Operation) -> Result<(&Value, &Value), NotDecidable> {
     match op.input.as_array().map(|a| a.as_slice()) {

@@ -233,44 +233,50 @@ fn run(model: ModelKind, h: &History, zone: bool) -> Validity {
     check(h, &o).unwrap().valid
 }
 
-#[test]
-fn search_agrees_with_brute_force_on_10000_histories() {
-    let mut rng = StdRng::seed_from_u64(0xfa17);
+/// Checks 10,000 generated histories against the oracle; both verdicts must be well represented
+/// or the test proves little.
+fn agrees_with_oracle(seed: u64, gen: impl Fn(usize) -> Gen, zone: impl Fn(usize) -> bool) {
+    let mut rng = StdRng::seed_from_u64(seed);
     let mut counts = [0usize; 2];
     for n in 0..10_000 {
-        let g = Gen {
-            info: 1,
-            unique: n % 3 == 0,
-            with_cas: n % 2 == 0,
-            anomalies: n % 4 != 0,
-        };
+        let g = gen(n);
         let h = generate(&mut rng, &g);
         let expect = oracle(&h);
-        let got = run(
-            if g.with_cas {
-                ModelKind::CasRegister
-            } else {
-                ModelKind::Register
-            },
-            &h,
-            false,
-        );
         counts[expect as usize] += 1;
+        let model = if g.with_cas {
+            ModelKind::CasRegister
+        } else {
+            ModelKind::Register
+        };
+        let want = if expect {
+            Validity::Valid
+        } else {
+            Validity::Invalid
+        };
         assert_eq!(
-            got,
-            if expect {
-                Validity::Valid
-            } else {
-                Validity::Invalid
-            },
+            run(model, &h, zone(n)),
+            want,
             "history {n} disagrees with the oracle: {:#?}",
             h.ops
         );
     }
-    // Both verdicts must be well represented or the test proves little.
     assert!(
         counts[0] > 1000 && counts[1] > 1000,
         "verdict mix {counts:?}"
+    );
+}
+
+#[test]
+fn search_agrees_with_brute_force_on_10000_histories() {
+    agrees_with_oracle(
+        0xfa17,
+        |n| Gen {
+            info: 1,
+            unique: n % 3 == 0,
+            with_cas: n % 2 == 0,
+            anomalies: n % 4 != 0,
+        },
+        |_| false,
     );
 }
 
@@ -315,41 +321,15 @@ fn zone_test_agrees_with_search_on_unique_value_histories() {
 #[test]
 fn search_agrees_with_brute_force_when_many_operations_time_out() {
     // Optional (info) updates are where the search prunes hardest; test it hardest there.
-    let mut rng = StdRng::seed_from_u64(0x1f0);
-    let mut counts = [0usize; 2];
-    for n in 0..10_000 {
-        let g = Gen {
+    agrees_with_oracle(
+        0x1f0,
+        |n| Gen {
             info: 5,
             unique: n % 4 == 0,
             with_cas: n % 3 != 0,
             anomalies: n % 3 != 2,
-        };
-        let h = generate(&mut rng, &g);
-        let expect = oracle(&h);
-        counts[expect as usize] += 1;
-        let got = run(
-            if g.with_cas {
-                ModelKind::CasRegister
-            } else {
-                ModelKind::Register
-            },
-            &h,
-            n % 2 == 0,
-        );
-        assert_eq!(
-            got,
-            if expect {
-                Validity::Valid
-            } else {
-                Validity::Invalid
-            },
-            "history {n}: {:#?}",
-            h.ops
-        );
-    }
-    assert!(
-        counts[0] > 1000 && counts[1] > 1000,
-        "verdict mix {counts:?}"
+        },
+        |n| n % 2 == 0,
     );
 }
 

@@ -280,7 +280,12 @@ fn file_text(o: &Outcome) -> String {
         let _ = writeln!(s, "    operations that cannot all be linearized:");
         const SHOWN: usize = 12;
         for o in a.ops.iter().take(SHOWN) {
-            let _ = writeln!(s, "      line {:>6}  {}", o.line, o.text);
+            let _ = writeln!(
+                s,
+                "      line {:>6}  {}",
+                o.line,
+                linear::explain::abbreviate(&o.text, 120)
+            );
         }
         if a.ops.len() > SHOWN {
             let _ = writeln!(

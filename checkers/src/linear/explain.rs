@@ -9,6 +9,23 @@ use histories::{Operation, NEVER};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
+/// A value as it reads in a sentence: long ones keep their start and their end (where appends
+/// differ), with the number of characters left out.
+fn short(values: &Values, v: Val) -> String {
+    abbreviate(&values.text(v), 72)
+}
+
+/// Shortens `s` to about `max` characters: its first quarter, `…[N chars]…`, and its end.
+pub fn abbreviate(s: &str, max: usize) -> String {
+    let n = s.chars().count();
+    if n <= max {
+        return s.to_string();
+    }
+    let head: String = s.chars().take(max / 4).collect();
+    let tail: String = s.chars().skip(n - max / 2).collect();
+    format!("{head}…[{} chars]…{tail}", n - max / 4 - max / 2)
+}
+
 /// How an operation reads in a sentence: `process 3's read of x returned 4 (line 12)`.
 pub fn phrase(op: &Operation, kind: Kind, values: &Values, key: &str) -> String {
     let who = format!("process {}'s", op.process);
@@ -27,15 +44,19 @@ pub fn phrase(op: &Operation, kind: Kind, values: &Values, key: &str) -> String 
         Kind::Read(v) => format!(
             "{who} {} of {k} returned {} ({line}){tag}",
             op.f,
-            values.text(v)
+            short(values, v)
         ),
-        Kind::Write(v) => format!("{who} {} of {} to {k} ({line}){tag}", op.f, values.text(v)),
+        Kind::Write(v) => format!(
+            "{who} {} of {} to {k} ({line}){tag}",
+            op.f,
+            short(values, v)
+        ),
         Kind::Cas(a, b) => format!(
             "{who} cas of {k} from {} to {} ({line}){tag}",
-            values.text(a),
-            values.text(b)
+            short(values, a),
+            short(values, b)
         ),
-        Kind::Append(v) => format!("{who} append of {} to {k} ({line}){tag}", values.text(v)),
+        Kind::Append(v) => format!("{who} append of {} to {k} ({line}){tag}", short(values, v)),
     }
 }
 

@@ -81,12 +81,42 @@ pub fn load_str(text: &str, format: Option<Format>) -> Result<(Format, History),
     Ok((format, h))
 }
 
-/// Reads and parses a file.
+/// Reads and parses a file. JSONL is streamed line by line (the file is never held whole in
+/// memory); the other formats are read whole. The format is detected from the first 64 KiB
+/// unless forced.
 pub fn load_file(path: &Path, format: Option<Format>) -> Result<(Format, History), HistoryError> {
-    let bytes = std::fs::read(path).map_err(|e| HistoryError::Io {
+    use std::io::Read;
+    let io_err = |e| HistoryError::Io {
         path: path.display().to_string(),
         source: e,
-    })?;
+    };
+    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let format = match format {
+        Some(f) => Some(f),
+        None => {
+            let mut head = Vec::with_capacity(1 << 16);
+            (&mut file)
+                .take(1 << 16)
+                .read_to_end(&mut head)
+                .map_err(io_err)?;
+            // Only whole lines of the head are looked at, so a cut character does not matter.
+            let upto = head
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(head.len(), |i| i + 1);
+            detect_format(&String::from_utf8_lossy(&head[..upto]))
+        }
+    };
+    if format == Some(Format::Jsonl) {
+        let file = std::fs::File::open(path).map_err(io_err)?;
+        return crate::read_jsonl(file)
+            .map(|h| (Format::Jsonl, h))
+            .map_err(|e| match e {
+                HistoryError::Io { source, .. } => io_err(source),
+                other => other,
+            });
+    }
+    let bytes = std::fs::read(path).map_err(io_err)?;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {

@@ -95,22 +95,27 @@ impl Report {
 /// Checks a history. `Err` is a sentence saying why the history does not fit the model.
 pub fn check(history: &History, opts: &Options) -> Result<Report, String> {
     let start = Instant::now();
-    let by_key = history.by_key();
-    // Prepare every key first so that a model mismatch is an error, not a verdict.
-    let mut prepared = Vec::with_capacity(by_key.len());
-    for (key, ops) in &by_key {
-        let p = model::prepare(opts.model, ops)?;
-        prepared.push((key.clone(), ops.len(), p));
+    // Every operation must fit the model: a mismatch is an error, not a verdict.
+    for op in &history.ops {
+        model::fits(opts.model, op)?;
     }
-    // Largest keys first so that parallel workers finish together.
-    prepared.sort_by_key(|(_, n, _)| std::cmp::Reverse(*n));
+    // Largest keys first so that parallel workers finish together. Each key is prepared inside
+    // its worker, so only the keys being checked hold their tables.
+    let mut by_key: Vec<(String, Vec<&Operation>)> = history.by_key().into_iter().collect();
+    by_key.sort_by_key(|(_, ops)| std::cmp::Reverse(ops.len()));
     let cancel = AtomicBool::new(false);
-    let decided: Vec<(KeyResult, Option<Pending>)> = prepared
+    let decided: Vec<(KeyResult, Option<Pending>)> = by_key
         .into_par_iter()
-        .map(|(key, n, p)| {
+        .map(|(key, ops)| {
+            let n = ops.len();
             if opts.fail_fast && cancel.load(Ordering::Relaxed) {
                 return (skipped(key, n), None);
             }
+            let p = match model::prepare(opts.model, &ops) {
+                Ok(p) => p,
+                Err(e) => return (undecided(key, n, e), None),
+            };
+            drop(ops);
             let r = check_key(&history.ops, key, n, p, opts, &cancel);
             if r.0.valid == Validity::Invalid && opts.fail_fast {
                 cancel.store(true, Ordering::Relaxed);
@@ -173,6 +178,15 @@ fn natural_key(k: &str) -> (u8, u64, String) {
     match k.parse::<u64>() {
         Ok(n) => (0, n, String::new()),
         Err(_) => (1, 0, k.to_string()),
+    }
+}
+
+fn undecided(key: String, n: usize, reason: String) -> KeyResult {
+    KeyResult {
+        valid: Validity::Unknown,
+        method: "search",
+        reason: Some(reason),
+        ..skipped(key, n)
     }
 }
 

@@ -99,6 +99,30 @@ pub struct Prepared {
 }
 
 /// Converts one key's operations. Errors name the first operation the model does not know.
+/// Whether an operation fits the model; the error names its line and what to do. (`fail`
+/// operations always fit: they did not happen.)
+pub fn fits(model: ModelKind, op: &Operation) -> Result<(), String> {
+    if op.status == OpStatus::Fail {
+        return Ok(());
+    }
+    if !model.functions().contains(&op.f.as_str()) {
+        return Err(format!(
+            "line {}: operation {:?} is not part of the {model} model (it knows {}); choose another --model",
+            op.call_line,
+            op.f,
+            model.functions().join(", ")
+        ));
+    }
+    match (op.f.as_str(), &op.input) {
+        ("cas", Value::Array(a)) if a.len() == 2 => Ok(()),
+        ("cas", other) => Err(format!(
+            "line {}: cas value {other} must be a two-element array [expected, new]",
+            op.call_line
+        )),
+        _ => Ok(()),
+    }
+}
+
 pub fn prepare(model: ModelKind, ops: &[&Operation]) -> Result<Prepared, String> {
     let strings = model == ModelKind::PorcupineKv;
     let mut values = Values::new(strings);

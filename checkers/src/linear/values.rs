@@ -100,7 +100,10 @@ impl Values {
 
     fn push(&mut self, e: Entry) -> Val {
         let id = self.entries.len() as Val;
-        self.by_hash.entry((e.len, e.hash)).or_default().push(id);
+        // Only strings are ever concatenated, so only they need the index by (length, hash).
+        if self.strings {
+            self.by_hash.entry((e.len, e.hash)).or_default().push(id);
+        }
         self.bytes += 96
             + if let Repr::Text(t) = &e.repr {
                 t.len() * 2

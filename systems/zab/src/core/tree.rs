@@ -5,6 +5,7 @@ use super::zxid::Zxid;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
 
 /// How many applied request ids the tree remembers (oldest forgotten first).
 pub const RID_MEMORY: usize = 100_000;
@@ -26,7 +27,8 @@ pub struct Stat {
 pub struct Znode {
     pub data: Value,
     pub stat: Stat,
-    pub children: BTreeSet<String>,
+    #[serde(with = "shared::set")]
+    pub children: BTreeSet<Arc<str>>,
 }
 
 /// ZooKeeper's errors; all definite (the transaction had no effect).
@@ -76,24 +78,80 @@ pub type TxnResult = Result<TxnOk, TxnError>;
 /// [`RID_MEMORY`] transactions that carried a client request id, so that a retried request is
 /// applied at most once (the memory is replicated state: it is in snapshots).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+///
+/// Names and znodes are shared (`Arc`), so that cloning the tree for a snapshot copies the map's
+/// structure and reference counts only; a znode changed while a snapshot still holds it is
+/// copied on write.
 pub struct DataTree {
-    nodes: BTreeMap<String, Znode>,
-    #[serde(default)]
-    rids: BTreeMap<String, (Zxid, TxnResult)>,
-    #[serde(default)]
-    rid_order: VecDeque<String>,
+    #[serde(with = "shared::map")]
+    nodes: BTreeMap<Arc<str>, Arc<Znode>>,
+    #[serde(default, with = "shared::map")]
+    rids: BTreeMap<Arc<str>, Arc<(Zxid, TxnResult)>>,
+    #[serde(default, with = "shared::seq")]
+    rid_order: VecDeque<Arc<str>>,
+}
+
+/// Serde for the shared (`Arc`) names and values, in the same format as plain ones.
+mod shared {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::{BTreeMap, BTreeSet, VecDeque};
+    use std::sync::Arc;
+
+    pub mod map {
+        use super::*;
+        pub fn serialize<S: Serializer, V: Serialize>(
+            m: &BTreeMap<Arc<str>, Arc<V>>,
+            s: S,
+        ) -> Result<S::Ok, S::Error> {
+            s.collect_map(m.iter().map(|(k, v)| (&**k, &**v)))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>, V: Deserialize<'de>>(
+            d: D,
+        ) -> Result<BTreeMap<Arc<str>, Arc<V>>, D::Error> {
+            let m = BTreeMap::<String, V>::deserialize(d)?;
+            Ok(m.into_iter()
+                .map(|(k, v)| (Arc::from(k), Arc::new(v)))
+                .collect())
+        }
+    }
+
+    pub mod set {
+        use super::*;
+        pub fn serialize<S: Serializer>(m: &BTreeSet<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(m.iter().map(|k| &**k))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<BTreeSet<Arc<str>>, D::Error> {
+            let m = BTreeSet::<String>::deserialize(d)?;
+            Ok(m.into_iter().map(Arc::from).collect())
+        }
+    }
+
+    pub mod seq {
+        use super::*;
+        pub fn serialize<S: Serializer>(m: &VecDeque<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_seq(m.iter().map(|k| &**k))
+        }
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<VecDeque<Arc<str>>, D::Error> {
+            let m = VecDeque::<String>::deserialize(d)?;
+            Ok(m.into_iter().map(Arc::from).collect())
+        }
+    }
 }
 
 impl Default for DataTree {
     fn default() -> Self {
         let mut nodes = BTreeMap::new();
         nodes.insert(
-            "/".to_string(),
-            Znode {
+            Arc::from("/"),
+            Arc::new(Znode {
                 data: Value::Null,
                 stat: Stat::default(),
                 children: BTreeSet::new(),
-            },
+            }),
         );
         DataTree {
             nodes,
@@ -141,7 +199,7 @@ fn parent_of(path: &str) -> (&str, &str) {
 
 impl DataTree {
     pub fn get(&self, path: &str) -> Option<&Znode> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|n| n.as_ref())
     }
 
     pub fn len(&self) -> usize {
@@ -156,14 +214,17 @@ impl DataTree {
     /// took effect at and its outcome.
     pub fn apply_entry(&mut self, e: &Entry) -> (Zxid, TxnResult) {
         if let Some(rid) = &e.rid {
-            if let Some((z, r)) = self.rids.get(rid) {
+            if let Some(known) = self.rids.get(rid.as_str()) {
+                let (z, r) = known.as_ref();
                 return (*z, r.clone());
             }
         }
         let result = self.apply(e.zxid, &e.txn);
         if let Some(rid) = &e.rid {
-            self.rids.insert(rid.clone(), (e.zxid, result.clone()));
-            self.rid_order.push_back(rid.clone());
+            let key: Arc<str> = Arc::from(rid.as_str());
+            self.rids
+                .insert(key.clone(), Arc::new((e.zxid, result.clone())));
+            self.rid_order.push_back(key);
             while self.rid_order.len() > RID_MEMORY {
                 if let Some(old) = self.rid_order.pop_front() {
                     self.rids.remove(&old);
@@ -186,10 +247,11 @@ impl DataTree {
                     return Err(TxnError::NodeExists(path.clone()));
                 }
                 let (parent, _) = parent_of(path);
-                let parent_node = self
-                    .nodes
-                    .get_mut(parent)
-                    .ok_or_else(|| TxnError::NoNode(parent.to_string()))?;
+                let parent_node = Arc::make_mut(
+                    self.nodes
+                        .get_mut(parent)
+                        .ok_or_else(|| TxnError::NoNode(parent.to_string()))?,
+                );
                 let name = if *sequential {
                     format!("{path}{:010}", parent_node.stat.cversion)
                 } else {
@@ -199,7 +261,7 @@ impl DataTree {
                 if parent_node.children.contains(child) {
                     return Err(TxnError::NodeExists(name));
                 }
-                parent_node.children.insert(child.to_string());
+                parent_node.children.insert(Arc::from(child));
                 parent_node.stat.cversion += 1;
                 let stat = Stat {
                     version: 0,
@@ -208,12 +270,12 @@ impl DataTree {
                     cversion: 0,
                 };
                 self.nodes.insert(
-                    name.clone(),
-                    Znode {
+                    Arc::from(name.as_str()),
+                    Arc::new(Znode {
                         data: data.clone(),
                         stat,
                         children: BTreeSet::new(),
-                    },
+                    }),
                 );
                 Ok(TxnOk::Created { path: name, stat })
             }
@@ -225,7 +287,7 @@ impl DataTree {
                 validate_path(path)?;
                 let node = self
                     .nodes
-                    .get_mut(path)
+                    .get_mut(path.as_str())
                     .ok_or_else(|| TxnError::NoNode(path.clone()))?;
                 if *version != -1 && *version != node.stat.version {
                     return Err(TxnError::BadVersion {
@@ -234,6 +296,7 @@ impl DataTree {
                         actual: node.stat.version,
                     });
                 }
+                let node = Arc::make_mut(node);
                 node.data = data.clone();
                 node.stat.version += 1;
                 node.stat.mzxid = zxid;
@@ -246,7 +309,7 @@ impl DataTree {
                 }
                 let node = self
                     .nodes
-                    .get(path)
+                    .get(path.as_str())
                     .ok_or_else(|| TxnError::NoNode(path.clone()))?;
                 if *version != -1 && *version != node.stat.version {
                     return Err(TxnError::BadVersion {
@@ -258,9 +321,10 @@ impl DataTree {
                 if !node.children.is_empty() {
                     return Err(TxnError::NotEmpty(path.clone()));
                 }
-                self.nodes.remove(path);
+                self.nodes.remove(path.as_str());
                 let (parent, child) = parent_of(path);
                 if let Some(p) = self.nodes.get_mut(parent) {
+                    let p = Arc::make_mut(p);
                     p.children.remove(child);
                     p.stat.cversion += 1;
                 }

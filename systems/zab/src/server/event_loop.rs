@@ -76,6 +76,8 @@ struct Node {
     snap_threshold: u64,
     snapshotting: bool,
     snap_done: mpsc::Sender<Result<Option<Zxid>, String>>,
+    /// The number of voting servers.
+    ensemble: usize,
 }
 
 /// Runs a node until a fatal error (an unusable data directory, a failed disk write).
@@ -87,6 +89,7 @@ pub async fn run(cfg: NodeConfig) -> anyhow::Result<()> {
         voters.push(cfg.id);
     }
     voters.sort_unstable();
+    let ensemble = voters.len();
     let core_cfg = Config {
         id: cfg.id,
         voters,
@@ -135,6 +138,7 @@ pub async fn run(cfg: NodeConfig) -> anyhow::Result<()> {
         applied_since_snap: 0,
         snapshotting: false,
         snap_done: snap_tx,
+        ensemble,
     };
     node.flush()?;
     let mut ticker = tokio::time::interval(node.cfg.tick);
@@ -167,6 +171,29 @@ pub async fn run(cfg: NodeConfig) -> anyhow::Result<()> {
         node.peer.end_batch();
         node.flush()?;
     }
+}
+
+/// Effects that change the epoch or rewrite history: everything else in their batch waits for
+/// them to be durable, in order.
+fn is_strict(e: &Effect) -> bool {
+    matches!(
+        e,
+        Effect::PersistAcceptedEpoch(_)
+            | Effect::PersistCurrentEpoch(_)
+            | Effect::PersistUpdatingEpoch(_)
+            | Effect::Truncate(_)
+            | Effect::InstallSnapshot { .. }
+    )
+}
+
+fn is_ack(msg: &Message) -> bool {
+    matches!(
+        msg,
+        Message::Learn {
+            packet: LearnPacket::Ack { .. },
+            ..
+        }
+    )
 }
 
 fn threshold(snap_count: u64) -> u64 {
@@ -223,7 +250,10 @@ impl Node {
                 None => Response::err(None, code::NO_NODE, true, format!("{path} does not exist")),
             },
             ReadOp::Children(path) => match tree.get(path) {
-                Some(n) => Response::ok(0).with("children", json!(n.children)),
+                Some(n) => Response::ok(0).with(
+                    "children",
+                    json!(n.children.iter().map(|c| &**c).collect::<Vec<&str>>()),
+                ),
                 None => Response::err(None, code::NO_NODE, true, format!("{path} does not exist")),
             },
         }
@@ -275,37 +305,60 @@ impl Node {
         self.pending.retain(|_, tx| !tx.is_closed());
     }
 
-    /// Executes the peer's effects: durable ones first under one fsync, then the rest.
+    /// Executes the peer's effects: durable ones first under one fsync, then the rest; in a
+    /// steady broadcast batch, what does not depend on this batch's fsync goes out before it.
     fn flush(&mut self) -> anyhow::Result<()> {
         let effects = self.peer.take_effects();
         if effects.is_empty() {
             self.serve_reads();
             return Ok(());
         }
-        // An established leader whose batch only appends sends its messages (PROPOSALs,
-        // COMMITs of earlier entries, pings) before its own fsync, as ZooKeeper does, so that
-        // its fsync and the followers' overlap. Safe: the leader counts its own acknowledgement
-        // of an entry only when it decides a commit, which happens in a later batch, after this
-        // batch's fsync has returned; and nothing it sends depends on this batch's appends
-        // being durable. Replies still wait for the fsync; epoch changes, truncations and
-        // snapshot installs keep the strict order.
-        let early = self.peer.established_epoch().is_some()
-            && effects.iter().all(|e| {
-                !matches!(
-                    e,
-                    Effect::PersistAcceptedEpoch(_)
-                        | Effect::PersistCurrentEpoch(_)
-                        | Effect::PersistUpdatingEpoch(_)
-                        | Effect::Truncate(_)
-                        | Effect::InstallSnapshot { .. }
-                )
-            });
-        if early {
-            for e in &effects {
-                if let Effect::Send { to, msg } = e {
-                    self.net.send(*to, msg);
-                }
+        let strict = effects.iter().any(is_strict);
+        let leading = self.peer.established_epoch().is_some();
+        let following = self.peer.state() == crate::ServerState::Following && self.peer.serving();
+        // What may go out before this batch's fsync, in a batch without epoch changes,
+        // truncations or snapshot installs:
+        // - An established leader sends all its messages (PROPOSALs, COMMITs of earlier
+        //   entries, pings), as ZooKeeper does, so that its fsync and the followers' overlap.
+        //   Safe: the leader counts its own acknowledgement of an entry only when it decides a
+        //   commit, which happens in a later batch, after this batch's fsync has returned; and
+        //   nothing it sends depends on this batch's appends being durable.
+        // - A serving follower forwards its clients' writes (they claim nothing about its log).
+        //   Its ACKs wait: an ACK says "durably logged".
+        // - In an ensemble of two or more, replies and reads: a reply answers a committed
+        //   transaction, and a commit needs a quorum of durable copies — for a follower, of
+        //   copies elsewhere; for a leader, its own copy of an entry a follower acknowledged
+        //   was made durable in the batch that sent it, before that ACK was read. A one-server
+        //   ensemble commits in the batch that logs, so there everything waits for the fsync.
+        let early_replies = !strict && self.ensemble > 1 && (leading || following);
+        let early = |e: &Effect| -> bool {
+            if strict {
+                return false;
             }
+            match e {
+                Effect::Send { msg, .. } => {
+                    leading
+                        || (following
+                            && matches!(
+                                msg,
+                                Message::Learn {
+                                    packet: LearnPacket::Forward { .. },
+                                    ..
+                                }
+                            ))
+                }
+                Effect::Reply { .. } | Effect::Unavailable { .. } | Effect::Abandoned { .. } => {
+                    early_replies
+                }
+                _ => false,
+            }
+        };
+        let sent_early: Vec<bool> = effects.iter().map(early).collect();
+        for (e, _) in effects.iter().zip(&sent_early).filter(|(_, &x)| x) {
+            self.deliver(e);
+        }
+        if early_replies {
+            self.serve_reads();
         }
         // Disk writes run right here, blocking this worker thread: the event loop must not go
         // on before they are durable anyway, and the runtime's other worker keeps the network
@@ -318,15 +371,7 @@ impl Node {
                     batch.extend(entries.iter().cloned());
                     continue;
                 }
-                let durable = matches!(
-                    e,
-                    Effect::PersistAcceptedEpoch(_)
-                        | Effect::PersistCurrentEpoch(_)
-                        | Effect::PersistUpdatingEpoch(_)
-                        | Effect::Truncate(_)
-                        | Effect::InstallSnapshot { .. }
-                );
-                if durable && !batch.is_empty() {
+                if is_strict(e) && !batch.is_empty() {
                     self.dir.log.append(&std::mem::take(&mut batch))?;
                 }
                 match e {
@@ -350,57 +395,53 @@ impl Node {
         // ACKs are cumulative: of a batch's ACKs to one leader only the last matters.
         let mut last_ack: HashMap<NodeId, usize> = HashMap::new();
         for (i, e) in effects.iter().enumerate() {
-            if let Effect::Send {
-                to,
-                msg:
-                    Message::Learn {
-                        packet: LearnPacket::Ack { .. },
-                        ..
-                    },
-            } = e
-            {
-                last_ack.insert(*to, i);
+            if let Effect::Send { to, msg } = e {
+                if is_ack(msg) {
+                    last_ack.insert(*to, i);
+                }
             }
         }
-        for (i, e) in effects.into_iter().enumerate() {
+        for (i, e) in effects.iter().enumerate() {
+            if sent_early[i] {
+                continue;
+            }
             match e {
-                Effect::Send {
-                    to,
-                    msg:
-                        Message::Learn {
-                            packet: LearnPacket::Ack { .. },
-                            ..
-                        },
-                } if last_ack.get(&to) != Some(&i) => {}
-                Effect::Send { .. } if early => {}
-                Effect::Send { to, msg } => self.net.send(to, &msg),
+                Effect::Send { to, msg } if is_ack(msg) && last_ack.get(to) != Some(&i) => {}
                 Effect::Applied(_) => self.applied_since_snap += 1,
-                Effect::Reply { req, zxid, result } => {
-                    if let Some(tx) = self.pending.remove(&req) {
-                        let _ = tx.send(txn_response(zxid, result));
-                    }
-                }
-                Effect::Unavailable { req, reason } => {
-                    if let Some(tx) = self.pending.remove(&req) {
-                        let _ = tx.send(Response::err(None, code::UNAVAILABLE, true, reason));
-                    }
-                }
-                Effect::Abandoned { req } => {
-                    if let Some(tx) = self.pending.remove(&req) {
-                        let _ = tx.send(Response::err(
-                            None,
-                            code::LEADERSHIP_LOST,
-                            false,
-                            "the server left its role while the write was in flight; it may or may not commit",
-                        ));
-                    }
-                }
-                _ => {}
+                e => self.deliver(e),
             }
         }
         self.serve_reads();
         self.maybe_snapshot();
         Ok(())
+    }
+
+    /// Sends a message or answers a client.
+    fn deliver(&mut self, e: &Effect) {
+        match e {
+            Effect::Send { to, msg } => self.net.send(*to, msg),
+            Effect::Reply { req, zxid, result } => {
+                if let Some(tx) = self.pending.remove(req) {
+                    let _ = tx.send(txn_response(*zxid, result.clone()));
+                }
+            }
+            Effect::Unavailable { req, reason } => {
+                if let Some(tx) = self.pending.remove(req) {
+                    let _ = tx.send(Response::err(None, code::UNAVAILABLE, true, *reason));
+                }
+            }
+            Effect::Abandoned { req } => {
+                if let Some(tx) = self.pending.remove(req) {
+                    let _ = tx.send(Response::err(
+                        None,
+                        code::LEADERSHIP_LOST,
+                        false,
+                        "the server left its role while the write was in flight; it may or may not commit",
+                    ));
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Answers the reads of this batch, and those that waited for this server to catch up with

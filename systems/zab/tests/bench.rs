@@ -8,11 +8,16 @@
 //! (fsync on; clients spread over all servers, writes forwarded to the leader; each cell the
 //! median of 3 runs of 2 s), and the time
 //! from kill -9 of the leader to writes being served again.
+//!
+//! `ZAB_BENCH_TARGET=leader` connects every client to the leader instead (no forwarding hop:
+//! how the raft benchmark loads its cluster). `ZAB_BENCH_SIZES=3,5`, `ZAB_BENCH_OPS=create,set`
+//! and `ZAB_BENCH_CLIENTS=1,64` narrow the matrix.
 
 mod common;
 
 use common::{Client, Cluster};
 use serde_json::json;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -38,13 +43,14 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 
 static RUN_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-fn run_load(c: &Cluster, n: u64, op: &str, clients: usize) -> (f64, f64, f64) {
+/// `servers`: the client addresses the clients are spread over, round-robin.
+fn run_load(servers: &[SocketAddr], op: &str, clients: usize) -> (f64, f64, f64) {
     let run = RUN_ID.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let lat = Arc::new(Mutex::new(Vec::new()));
     let start = Instant::now();
     let mut hs = Vec::new();
     for w in 0..clients {
-        let addr = c.node((w as u64 % n) + 1).client;
+        let addr = servers[w % servers.len()];
         let lat = lat.clone();
         let op = op.to_string();
         hs.push(std::thread::spawn(move || {
@@ -85,6 +91,15 @@ fn run_load(c: &Cluster, n: u64, op: &str, clients: usize) -> (f64, f64, f64) {
 #[test]
 #[ignore]
 fn throughput_and_latency() {
+    let to_leader = std::env::var("ZAB_BENCH_TARGET").is_ok_and(|v| v == "leader");
+    println!(
+        "clients connect to: {}",
+        if to_leader {
+            "the leader only"
+        } else {
+            "all servers, round-robin (followers forward writes)"
+        }
+    );
     println!("| servers | op | clients | ops/s | p50 ms | p99 ms |");
     println!("|---|---|---|---|---|---|");
     // ZAB_BENCH_SIZES=3,5 and ZAB_BENCH_OPS=create,set,get narrow the matrix.
@@ -101,7 +116,12 @@ fn throughput_and_latency() {
                 "20",
             ],
         );
-        c.wait_leader(n as usize, Duration::from_secs(30));
+        let leader = c.wait_leader(n as usize, Duration::from_secs(30));
+        let servers: Vec<SocketAddr> = if to_leader {
+            vec![c.node(leader).client]
+        } else {
+            (1..=n).map(|id| c.node(id).client).collect()
+        };
         for op in list(
             "ZAB_BENCH_OPS",
             &["create".to_string(), "set".into(), "get".into()],
@@ -109,11 +129,11 @@ fn throughput_and_latency() {
             let op = op.as_str();
             // Rounds interleave the client counts, so that a change in the machine's
             // background load hits all of them alike.
-            let counts = [1usize, 16, 64];
+            let counts = list("ZAB_BENCH_CLIENTS", &[1usize, 16, 64]);
             let mut runs: Vec<Vec<(f64, f64, f64)>> = vec![Vec::new(); counts.len()];
             for _ in 0..REPEAT {
                 for (i, &clients) in counts.iter().enumerate() {
-                    runs[i].push(run_load(&c, n, op, clients));
+                    runs[i].push(run_load(&servers, op, clients));
                 }
             }
             for (i, clients) in counts.iter().enumerate() {

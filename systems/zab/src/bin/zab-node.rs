@@ -41,7 +41,9 @@ struct Args {
     #[arg(long, default_value_t = 20)]
     sync_limit: u64,
     /// Snapshot every snapCount/2..snapCount transactions (randomized, as ZooKeeper does).
-    #[arg(long, default_value_t = 10000)]
+    /// ZooKeeper's default: a snapshot writes the whole tree, so its cost per transaction is
+    /// the tree's size over snapCount.
+    #[arg(long, default_value_t = 100_000)]
     snap_count: u64,
     /// Committed proposals kept in memory for DIFF; learners further behind get a SNAP.
     #[arg(long, default_value_t = 500)]

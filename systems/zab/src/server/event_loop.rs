@@ -360,9 +360,10 @@ impl Node {
         if early_replies {
             self.serve_reads();
         }
-        // Disk writes run right here, blocking this worker thread: the event loop must not go
-        // on before they are durable anyway, and the runtime's other worker keeps the network
-        // and client tasks moving (and queuing the next batch) meanwhile.
+        // Disk writes run right here, blocking the event loop's thread (zab-node runs the loop
+        // on its main thread, outside the runtime's worker): the event loop must not go on
+        // before they are durable anyway, and the worker keeps the network and client tasks
+        // moving (and queuing the next batch) meanwhile.
         (|| -> anyhow::Result<()> {
             // Consecutive appends go out in one write; everything under one fsync.
             let mut batch: Vec<crate::core::txn::Entry> = Vec::new();

@@ -121,11 +121,10 @@ fn main() {
     if !cfg.bugs.is_empty() {
         tracing::warn!(bugs = ?cfg.bugs, "re-introduced bugs are switched on");
     }
-    // The event loop runs on this thread (`block_on`), blocking in its fsyncs; one worker thread
-    // runs the network and client tasks meanwhile. A second worker only added cross-thread
-    // wake-ups and work stealing (5 servers on 2 cores, 64 clients: ~15 % fewer writes/s).
+    // The event loop runs on this thread (`block_on`), blocking in its fsyncs; the workers run
+    // the network and client tasks meanwhile.
     let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
+        .worker_threads(2)
         .enable_all()
         .build()
     {

@@ -12,8 +12,20 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// A free port on a loopback IP of its own (127.a.b.c, never 127.0.0.1), unique within this test
+/// process and distinct between processes. Picking a port by binding and releasing it races
+/// with outgoing connections, whose ephemeral ports are taken on 127.0.0.1: on an IP nobody
+/// else uses, the port stays free until the node binds it.
 pub fn free_addr() -> SocketAddr {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let k = NEXT.fetch_add(1, Ordering::SeqCst);
+    let ip = format!(
+        "127.{}.{}.{}",
+        100 + std::process::id() % 100,
+        (k / 250) % 250,
+        2 + k % 250
+    );
+    let l = TcpListener::bind((ip.as_str(), 0)).unwrap();
     l.local_addr().unwrap()
 }
 

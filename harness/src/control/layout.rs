@@ -30,12 +30,17 @@ impl NodeLayout {
         let dir = run_dir.join("nodes").join(&name);
         let data_dir = dir.join("data");
         std::fs::create_dir_all(&data_dir)?;
+        // Both ports are picked while the first is still held, so they always differ.
+        let held = TcpListener::bind((host, 0))?;
+        let client_addr = held.local_addr()?;
+        let peer_addr = free_port(host)?;
+        drop(held);
         Ok(NodeLayout {
             index,
             name,
             host,
-            client_addr: free_port(host)?,
-            peer_addr: free_port(host)?,
+            client_addr,
+            peer_addr,
             log_path: dir.join("node.log"),
             dir,
             data_dir,

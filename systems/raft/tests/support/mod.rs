@@ -28,12 +28,26 @@ fn cluster_ip() -> String {
 }
 
 /// A free address on `ip`.
+///
+/// A port found by binding and releasing can be handed out again by a later bind, so every
+/// address given out is remembered and never given twice (two nodes of one cluster share its IP).
 pub fn free_addr(ip: &str) -> String {
-    TcpListener::bind((ip, 0))
-        .expect("bind an ephemeral port")
-        .local_addr()
-        .unwrap()
-        .to_string()
+    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<String>> =
+        std::sync::Mutex::new(std::collections::BTreeSet::new());
+    loop {
+        let addr = TcpListener::bind((ip, 0))
+            .expect("bind an ephemeral port")
+            .local_addr()
+            .unwrap()
+            .to_string();
+        if GIVEN
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(addr.clone())
+        {
+            return addr;
+        }
+    }
 }
 
 pub struct NodeProc {

@@ -214,14 +214,7 @@ impl Node {
                             },
                         );
                     }
-                    Err(e) => {
-                        let _ = reply.send(Response::err(
-                            Some(id),
-                            code::UNAVAILABLE,
-                            true,
-                            format!("{e}; try again or another node"),
-                        ));
-                    }
+                    Err(e) => refuse(&reply, id, format!("{e}; try again or another node")),
                 }
                 return;
             }
@@ -261,15 +254,8 @@ impl Node {
                     },
                 );
             }
-            Err(e) => {
-                // Never proposed: it certainly will not take effect.
-                let _ = reply.send(Response::err(
-                    Some(id),
-                    code::UNAVAILABLE,
-                    true,
-                    format!("{e}; the request was not proposed"),
-                ));
-            }
+            // Never proposed: it certainly will not take effect.
+            Err(e) => refuse(&reply, id, format!("{e}; the request was not proposed")),
         }
     }
 
@@ -437,4 +423,9 @@ impl Node {
         tracing::info!(index = applied, "took a snapshot and compacted the log");
         Ok(())
     }
+}
+
+/// Answers a request that was never proposed or registered: a definite `unavailable`.
+fn refuse(reply: &Reply, id: u64, message: String) {
+    let _ = reply.send(Response::err(Some(id), code::UNAVAILABLE, true, message));
 }

@@ -27,7 +27,7 @@ pub struct Stat {
 pub struct Znode {
     pub data: Value,
     pub stat: Stat,
-    #[serde(with = "shared::set")]
+    #[serde(with = "shared::names")]
     pub children: BTreeSet<Arc<str>>,
 }
 
@@ -87,14 +87,14 @@ pub struct DataTree {
     nodes: BTreeMap<Arc<str>, Arc<Znode>>,
     #[serde(default, with = "shared::map")]
     rids: BTreeMap<Arc<str>, Arc<(Zxid, TxnResult)>>,
-    #[serde(default, with = "shared::seq")]
+    #[serde(default, with = "shared::names")]
     rid_order: VecDeque<Arc<str>>,
 }
 
 /// Serde for the shared (`Arc`) names and values, in the same format as plain ones.
 mod shared {
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
-    use std::collections::{BTreeMap, BTreeSet, VecDeque};
+    use std::collections::BTreeMap;
     use std::sync::Arc;
 
     pub mod map {
@@ -115,28 +115,20 @@ mod shared {
         }
     }
 
-    pub mod set {
+    /// Any collection of shared names (a set, a queue), as a sequence of plain strings.
+    pub mod names {
         use super::*;
-        pub fn serialize<S: Serializer>(m: &BTreeSet<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(m.iter().map(|k| &**k))
+        pub fn serialize<C, S: Serializer>(m: &C, s: S) -> Result<S::Ok, S::Error>
+        where
+            for<'a> &'a C: IntoIterator<Item = &'a Arc<str>>,
+        {
+            s.collect_seq(m.into_iter().map(|k| &**k))
         }
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<BTreeSet<Arc<str>>, D::Error> {
-            let m = BTreeSet::<String>::deserialize(d)?;
-            Ok(m.into_iter().map(Arc::from).collect())
-        }
-    }
-
-    pub mod seq {
-        use super::*;
-        pub fn serialize<S: Serializer>(m: &VecDeque<Arc<str>>, s: S) -> Result<S::Ok, S::Error> {
-            s.collect_seq(m.iter().map(|k| &**k))
-        }
-        pub fn deserialize<'de, D: Deserializer<'de>>(
-            d: D,
-        ) -> Result<VecDeque<Arc<str>>, D::Error> {
-            let m = VecDeque::<String>::deserialize(d)?;
+        pub fn deserialize<'de, C, D: Deserializer<'de>>(d: D) -> Result<C, D::Error>
+        where
+            C: FromIterator<Arc<str>>,
+        {
+            let m = Vec::<String>::deserialize(d)?;
             Ok(m.into_iter().map(Arc::from).collect())
         }
     }

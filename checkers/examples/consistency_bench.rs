@@ -178,6 +178,7 @@ fn generate(a: &Args) -> History {
         ops,
         nemesis: Vec::new(),
         events: event as usize,
+        torn: None,
     }
 }
 

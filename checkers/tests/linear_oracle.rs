@@ -224,6 +224,7 @@ fn generate(rng: &mut StdRng, g: &Gen) -> History {
         ops,
         nemesis: vec![],
         events: pos as usize,
+        torn: None,
     }
 }
 

@@ -189,6 +189,7 @@ fn generate(rng: &mut StdRng, ambiguous: bool, anomalies: bool) -> History {
         ops,
         nemesis: vec![],
         events: pos as usize,
+        torn: None,
     }
 }
 

@@ -4,13 +4,14 @@
 //! Recording is two steps. On the caller's thread, under one short lock, the event gets its index
 //! and its time (so file order and time order agree, and an invocation is stamped before its
 //! request is sent) and is queued. A writer thread drains the queue every few milliseconds,
-//! serializes the events and appends them with one `write` per batch of whole lines, so a harness
+//! serializes the events (through histories' one encoder of Contract 1 lines,
+//! [`histories::Event::write_line`]) and appends them with one `write` per batch of whole lines, so a harness
 //! killed at any moment leaves a history whose complete lines are all valid; at most the last
 //! few milliseconds are lost. The writer thread's CPU time is measured: it is the cost of
 //! journaling.
 
+use histories::{Event, EventType, Process};
 use serde_json::{Map, Value};
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::Write;
 use std::path::Path;
@@ -18,26 +19,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-use workloads::{Completion, Invocation, Outcome};
-
-/// One queued event.
-struct Rec {
-    index: u64,
-    time: u64,
-    kind: &'static str,
-    /// `None` for the nemesis.
-    process: Option<u64>,
-    f: Cow<'static, str>,
-    key: Option<String>,
-    value: Value,
-    node: Option<String>,
-    error: Option<String>,
-    meta: Map<String, Value>,
-}
 
 #[derive(Default)]
 struct Queue {
-    recs: Vec<Rec>,
+    recs: Vec<Event>,
     next_index: u64,
     last_time: u64,
     closed: bool,
@@ -122,38 +107,18 @@ impl Journal {
         self.shared.start.elapsed().as_nanos() as u64
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &self,
-        kind: &'static str,
-        process: Option<u64>,
-        f: Cow<'static, str>,
-        key: Option<String>,
-        value: Value,
-        node: Option<String>,
-        error: Option<String>,
-        meta: Map<String, Value>,
-    ) {
+    /// Stamps `ev` with the next index and the time now, and queues it for the writer.
+    fn push(&self, mut ev: Event) {
         let mut q = self.shared.queue.lock().unwrap_or_else(|e| e.into_inner());
         if q.closed {
             return;
         }
         let time = (self.shared.start.elapsed().as_nanos() as u64).max(q.last_time);
         q.last_time = time;
-        let index = q.next_index;
+        ev.time = time;
+        ev.index = q.next_index;
         q.next_index += 1;
-        q.recs.push(Rec {
-            index,
-            time,
-            kind,
-            process,
-            f,
-            key,
-            value,
-            node,
-            error,
-            meta,
-        });
+        q.recs.push(ev);
         // Backpressure: when the writer falls behind, producers wait for it, so memory stays
         // bounded whatever the operation rate.
         if q.recs.len() >= HIGH_WATER {
@@ -207,7 +172,7 @@ impl Drop for Journal {
 fn writer_loop(shared: Arc<Shared>, mut file: File) -> std::io::Result<JournalStats> {
     let mut stats = JournalStats::default();
     let mut out: Vec<u8> = Vec::with_capacity(1 << 20);
-    let mut batch: Vec<Rec> = Vec::new();
+    let mut batch: Vec<Event> = Vec::new();
     loop {
         let closed = {
             let q = shared.queue.lock().unwrap_or_else(|e| e.into_inner());
@@ -222,8 +187,8 @@ fn writer_loop(shared: Arc<Shared>, mut file: File) -> std::io::Result<JournalSt
         shared.drained.notify_all();
         if !batch.is_empty() {
             out.clear();
-            for r in batch.drain(..) {
-                write_line(&mut out, &r);
+            for ev in batch.drain(..) {
+                ev.write_line(&mut out);
             }
             if let Err(e) = file.write_all(&out) {
                 shared.failed.store(true, Ordering::Relaxed);
@@ -251,87 +216,16 @@ fn writer_loop(shared: Arc<Shared>, mut file: File) -> std::io::Result<JournalSt
     }
 }
 
-fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    serde_json::to_writer(&mut *out, s).expect("writing to a Vec cannot fail");
-}
-
-/// One Contract 1 line.
-fn write_line(out: &mut Vec<u8>, r: &Rec) {
-    use std::io::Write as _;
-    let _ = write!(
-        out,
-        "{{\"index\":{},\"time\":{},\"type\":\"{}\",\"process\":",
-        r.index, r.time, r.kind
-    );
-    match r.process {
-        Some(p) => {
-            let _ = write!(out, "{p}");
-        }
-        None => out.extend_from_slice(b"\"nemesis\""),
-    }
-    out.extend_from_slice(b",\"f\":");
-    write_json_str(out, &r.f);
-    if let Some(k) = &r.key {
-        out.extend_from_slice(b",\"key\":");
-        write_json_str(out, k);
-    }
-    out.extend_from_slice(b",\"value\":");
-    serde_json::to_writer(&mut *out, &r.value).expect("writing to a Vec cannot fail");
-    if let Some(n) = &r.node {
-        out.extend_from_slice(b",\"node\":");
-        write_json_str(out, n);
-    }
-    if let Some(e) = &r.error {
-        out.extend_from_slice(b",\"error\":");
-        write_json_str(out, e);
-    }
-    for (k, v) in &r.meta {
-        if matches!(
-            k.as_str(),
-            "index" | "time" | "type" | "process" | "f" | "key" | "value" | "node" | "error"
-        ) {
-            continue;
-        }
-        out.push(b',');
-        write_json_str(out, k);
-        out.push(b':');
-        serde_json::to_writer(&mut *out, v).expect("writing to a Vec cannot fail");
-    }
-    out.extend_from_slice(b"}\n");
-}
-
 impl workloads::Recorder for Journal {
-    fn invoke(&self, process: u64, inv: &Invocation) {
-        self.counters.invocations.fetch_add(1, Ordering::Relaxed);
-        self.push(
-            "invoke",
-            Some(process),
-            Cow::Borrowed(inv.f),
-            inv.key.clone(),
-            inv.value.clone(),
-            None,
-            None,
-            Map::new(),
-        );
-    }
-
-    fn complete(&self, process: u64, inv: &Invocation, done: &Completion) {
-        let c = match done.outcome {
-            Outcome::Ok => &self.counters.ok,
-            Outcome::Fail => &self.counters.fail,
-            Outcome::Info => &self.counters.info,
+    fn append(&self, ev: Event) {
+        let counter = match ev.kind {
+            EventType::Invoke => &self.counters.invocations,
+            EventType::Ok => &self.counters.ok,
+            EventType::Fail => &self.counters.fail,
+            EventType::Info => &self.counters.info,
         };
-        c.fetch_add(1, Ordering::Relaxed);
-        self.push(
-            done.outcome.as_str(),
-            Some(process),
-            Cow::Borrowed(inv.f),
-            inv.key.clone(),
-            done.value.clone(),
-            done.node.clone(),
-            done.error.clone(),
-            done.meta.clone(),
-        );
+        counter.fetch_add(1, Ordering::Relaxed);
+        self.push(ev);
     }
 }
 
@@ -341,16 +235,18 @@ impl nemeses::NemesisLog for Journal {
             Some(e) => tracing::warn!("nemesis {f} {value}: {e}"),
             None => tracing::info!("nemesis {f} {value}"),
         }
-        self.push(
-            "info",
-            None,
-            Cow::Owned(f.to_string()),
-            None,
+        self.push(Event {
+            index: 0,
+            time: 0,
+            kind: EventType::Info,
+            process: Process::Nemesis,
+            f: f.to_string(),
+            key: None,
             value,
-            None,
+            node: None,
             error,
-            Map::new(),
-        );
+            extra: Map::new(),
+        });
     }
 
     fn active(&self, fault: Option<String>) {
@@ -374,20 +270,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.jsonl");
         let j = Journal::create(&path, Instant::now()).unwrap();
-        let w = Invocation {
-            f: "write",
-            key: Some("k \"q\"".into()),
-            value: json!(42),
-        };
-        j.invoke(0, &w);
-        j.record("start-partition", json!({"grudge": {"n1": ["n2"]}}), None);
-        let mut done = Completion::ok(json!(42)).on("n1");
-        done.meta.insert("term".into(), json!(3));
-        j.complete(0, &w, &done);
-        let r = Invocation::read("k \"q\"");
-        j.invoke(1, &r);
-        j.complete(1, &r, &Completion::info(Value::Null, "timeout"));
-        j.invoke(11, &r);
+        let w = Event::invoke(0, "write", Some("k \"q\"".into()), json!(42));
+        j.append(w.clone());
+        NemesisLog::record(
+            &j,
+            "start-partition",
+            json!({"grudge": {"n1": ["n2"]}}),
+            None,
+        );
+        let mut done = w.ok(json!(42)).on("n1");
+        done.extra.insert("term".into(), json!(3));
+        j.append(done);
+        let r = Event::invoke(1, "read", Some("k \"q\"".into()), Value::Null);
+        j.append(r.clone());
+        j.append(r.info("timeout"));
+        let r11 = Event::invoke(11, "read", Some("k \"q\"".into()), Value::Null);
+        j.append(r11.clone());
         let stats = j.close().unwrap();
         assert_eq!(stats.events, 6);
         let h = histories::read_jsonl(std::fs::File::open(&path).unwrap()).unwrap();
@@ -399,7 +297,7 @@ mod tests {
         assert_eq!(h.ops[1].error.as_deref(), Some("timeout"));
         assert_eq!(h.ops[2].status, histories::OpStatus::Info);
         // Closed: later events are ignored rather than written after the fsync.
-        j.invoke(5, &r);
+        j.append(r11);
         assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 6);
     }
 
@@ -413,9 +311,9 @@ mod tests {
                 let j = j.clone();
                 std::thread::spawn(move || {
                     for i in 0..2000 {
-                        let inv = Invocation::read(format!("{}", i % 7));
-                        j.invoke(p, &inv);
-                        j.complete(p, &inv, &Completion::ok(json!(i)));
+                        let inv = Event::invoke(p, "read", Some(format!("{}", i % 7)), Value::Null);
+                        j.append(inv.clone());
+                        j.append(inv.ok(json!(i)));
                     }
                 })
             })
@@ -435,10 +333,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("history.jsonl");
         let j = Journal::create(&path, Instant::now()).unwrap();
-        let inv = Invocation::read("k");
+        let inv = Event::invoke(0, "read", Some("k".into()), Value::Null);
         for _ in 0..(3 * HIGH_WATER) {
-            j.invoke(0, &inv);
-            j.complete(0, &inv, &Completion::ok(json!(1)));
+            j.append(inv.clone());
+            j.append(inv.ok(json!(1)));
         }
         let stats = j.close().unwrap();
         assert_eq!(stats.events, 6 * HIGH_WATER as u64);

@@ -508,7 +508,7 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
             .filter(|r| {
                 r.completion
                     .as_ref()
-                    .is_some_and(|c| c.outcome == workloads::Outcome::Ok)
+                    .is_some_and(|c| c.kind == histories::EventType::Ok)
             })
             .count();
         log.line(&format!(

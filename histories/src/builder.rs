@@ -1,7 +1,8 @@
 //! Validation and pairing: events in, a [`History`] or every malformed line out.
 
 use crate::{
-    Event, EventType, History, HistoryError, LineError, OpStatus, Operation, Process, NEVER,
+    Event, EventType, History, HistoryError, LineError, OpStatus, Operation, Process, TornLine,
+    NEVER,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -23,6 +24,7 @@ pub struct HistoryBuilder {
     check_index: bool,
     events: u64,
     last_time: Option<(u64, usize)>,
+    torn: Option<TornLine>,
 }
 
 impl HistoryBuilder {
@@ -38,6 +40,7 @@ impl HistoryBuilder {
             check_index,
             events: 0,
             last_time: None,
+            torn: None,
         }
     }
 
@@ -50,6 +53,11 @@ impl HistoryBuilder {
                 message: message.into(),
             });
         }
+    }
+
+    /// Records that the file's last line was cut short and left out (see [`TornLine`]).
+    pub fn torn_tail(&mut self, line: usize, bytes: usize) {
+        self.torn = Some(TornLine { line, bytes });
     }
 
     /// Adds one event read from `line` (1-based).
@@ -173,6 +181,7 @@ impl HistoryBuilder {
             ops: self.ops,
             nemesis: self.nemesis,
             events: self.events as usize,
+            torn: self.torn,
         })
     }
 }

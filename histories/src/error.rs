@@ -20,6 +20,26 @@ impl fmt::Display for LineError {
     }
 }
 
+/// The last line of a JSON Lines history, cut short: no newline and not a whole JSON object, as a
+/// writer that died mid-line leaves it. It is left out of the history and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TornLine {
+    /// 1-based line number.
+    pub line: usize,
+    /// How many bytes of it were there.
+    pub bytes: usize,
+}
+
+impl fmt::Display for TornLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "line {} is incomplete ({} bytes and no newline, as a writer that died mid-line leaves it); it was ignored and every line before it was read",
+            self.line, self.bytes
+        )
+    }
+}
+
 /// Why a history could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {

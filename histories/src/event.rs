@@ -70,34 +70,126 @@ pub struct Event {
 }
 
 impl Event {
-    /// The event as a JSON object in Contract 1 form.
-    pub fn to_json(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("index".into(), Value::from(self.index));
-        m.insert("time".into(), Value::from(self.time));
-        m.insert("type".into(), Value::from(self.kind.as_str()));
-        m.insert(
-            "process".into(),
-            match self.process {
-                Process::Client(p) => Value::from(p),
-                Process::Nemesis => Value::from("nemesis"),
-            },
-        );
-        m.insert("f".into(), Value::from(self.f.clone()));
-        if let Some(k) = &self.key {
-            m.insert("key".into(), Value::from(k.clone()));
+    /// An invocation by client `process`; `index` and `time` are left at 0 for the journal to
+    /// stamp when it records the event.
+    pub fn invoke(process: u64, f: impl Into<String>, key: Option<String>, value: Value) -> Event {
+        Event {
+            index: 0,
+            time: 0,
+            kind: EventType::Invoke,
+            process: Process::Client(process),
+            f: f.into(),
+            key,
+            value,
+            node: None,
+            error: None,
+            extra: Map::new(),
         }
-        m.insert("value".into(), self.value.clone());
+    }
+
+    /// The completion of this invocation: same process, `f` and key; `kind` is `Ok`, `Fail` or
+    /// `Info`; `value` is what a read returned, or the invocation's value for other operations.
+    pub fn complete(&self, kind: EventType, value: Value) -> Event {
+        Event {
+            index: 0,
+            time: 0,
+            kind,
+            process: self.process,
+            f: self.f.clone(),
+            key: self.key.clone(),
+            value,
+            node: None,
+            error: None,
+            extra: Map::new(),
+        }
+    }
+
+    /// `ok`, carrying `value`.
+    pub fn ok(&self, value: Value) -> Event {
+        self.complete(EventType::Ok, value)
+    }
+
+    /// `fail` (it certainly did not happen), with the invocation's value and why.
+    pub fn fail(&self, error: impl Into<String>) -> Event {
+        self.complete(EventType::Fail, self.value.clone())
+            .with_error(error)
+    }
+
+    /// `info` (it may have happened), with the invocation's value and why.
+    pub fn info(&self, error: impl Into<String>) -> Event {
+        self.complete(EventType::Info, self.value.clone())
+            .with_error(error)
+    }
+
+    /// Names the node the client talked to.
+    pub fn on(mut self, node: &str) -> Event {
+        self.node = Some(node.to_string());
+        self
+    }
+
+    /// Says why the operation failed or is unknown.
+    pub fn with_error(mut self, error: impl Into<String>) -> Event {
+        self.error = Some(error.into());
+        self
+    }
+
+    /// Whether this is a completion (`ok`, `fail` or `info`) rather than an invocation.
+    pub fn is_completion(&self) -> bool {
+        self.kind != EventType::Invoke
+    }
+
+    /// Appends the event as one Contract 1 line, newline included. This is the one encoder of
+    /// history lines: the harness's journal and [`crate::JournalWriter`] both write through it.
+    /// Fields of `extra` that would shadow a Contract 1 field are left out.
+    pub fn write_line(&self, out: &mut Vec<u8>) {
+        use std::io::Write as _;
+        // Writing into a Vec cannot fail, and every Value serializes.
+        let _ = write!(
+            out,
+            "{{\"index\":{},\"time\":{},\"type\":\"{}\",\"process\":",
+            self.index,
+            self.time,
+            self.kind.as_str()
+        );
+        match self.process {
+            Process::Client(p) => {
+                let _ = write!(out, "{p}");
+            }
+            Process::Nemesis => out.extend_from_slice(b"\"nemesis\""),
+        }
+        out.extend_from_slice(b",\"f\":");
+        json_str(out, &self.f);
+        if let Some(k) = &self.key {
+            out.extend_from_slice(b",\"key\":");
+            json_str(out, k);
+        }
+        out.extend_from_slice(b",\"value\":");
+        let _ = serde_json::to_writer(&mut *out, &self.value);
         if let Some(n) = &self.node {
-            m.insert("node".into(), Value::from(n.clone()));
+            out.extend_from_slice(b",\"node\":");
+            json_str(out, n);
         }
         if let Some(e) = &self.error {
-            m.insert("error".into(), Value::from(e.clone()));
+            out.extend_from_slice(b",\"error\":");
+            json_str(out, e);
         }
         for (k, v) in &self.extra {
-            m.entry(k.clone()).or_insert_with(|| v.clone());
+            if RESERVED.contains(&k.as_str()) {
+                continue;
+            }
+            out.push(b',');
+            json_str(out, k);
+            out.push(b':');
+            let _ = serde_json::to_writer(&mut *out, v);
         }
-        Value::Object(m)
+        out.extend_from_slice(b"}\n");
+    }
+
+    /// The event as one Contract 1 line, newline included.
+    pub fn to_line(&self) -> String {
+        let mut out = Vec::with_capacity(128);
+        self.write_line(&mut out);
+        String::from_utf8(out).unwrap_or_default()
     }
 
     /// Builds an event from a JSON object, checking every field's presence and type.
@@ -196,6 +288,15 @@ fn take_u64(m: &mut Map<String, Value>, field: &str) -> Result<u64, String> {
             json_kind(&other)
         )),
     }
+}
+
+/// The fields of Contract 1 that `extra` may not shadow.
+const RESERVED: [&str; 9] = [
+    "index", "time", "type", "process", "f", "key", "value", "node", "error",
+];
+
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// "a string", "an array", … for error messages.

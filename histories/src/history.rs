@@ -1,6 +1,6 @@
 //! A whole history: operations and nemesis events.
 
-use crate::{Event, Operation};
+use crate::{Event, Operation, TornLine};
 use std::collections::BTreeMap;
 
 /// A validated, paired history.
@@ -12,6 +12,8 @@ pub struct History {
     pub nemesis: Vec<Event>,
     /// How many events (lines carrying an event) were read.
     pub events: usize,
+    /// A JSONL file's last line, cut short by a writer that died, which was left out.
+    pub torn: Option<TornLine>,
 }
 
 impl History {

@@ -1,4 +1,9 @@
 //! The JSONL journal: a streaming reader and an appending, flushing writer.
+//!
+//! A journal whose writer died mid-line ends in a torn line: no newline, and not a whole JSON
+//! object. The reader leaves that one line out, keeps everything before it, and says so in
+//! [`History::torn`]. Anything else malformed — including a torn line that is not the last, or
+//! a file that is nothing but one — is an error with its line number.
 
 use crate::{Event, History, HistoryBuilder, HistoryError};
 use std::fs::{File, OpenOptions};
@@ -37,6 +42,7 @@ pub fn parse_jsonl(text: &str) -> Result<History, HistoryError> {
     b.finish()
 }
 
+/// Parses one line (`raw` ends in a newline unless it is the file's last).
 fn parse_line(b: &mut HistoryBuilder, line: usize, raw: &[u8]) {
     let trimmed = raw.trim_ascii();
     if trimmed.is_empty() {
@@ -44,6 +50,11 @@ fn parse_line(b: &mut HistoryBuilder, line: usize, raw: &[u8]) {
     }
     let v: serde_json::Value = match serde_json::from_slice(trimmed) {
         Ok(v) => v,
+        // Only a reader at the end of the file sees a line without its newline.
+        Err(_) if is_torn(line, raw) => {
+            b.torn_tail(line, raw.len());
+            return;
+        }
         Err(e) => {
             let what = if std::str::from_utf8(trimmed).is_err() {
                 "is not UTF-8".to_string()
@@ -60,11 +71,18 @@ fn parse_line(b: &mut HistoryBuilder, line: usize, raw: &[u8]) {
     }
 }
 
+/// Whether an unparsable line is the torn end of a journal: the last line (no newline), after at
+/// least one whole line, starting as an event object does.
+fn is_torn(line: usize, raw: &[u8]) -> bool {
+    line > 1 && raw.last() != Some(&b'\n') && raw.trim_ascii_start().starts_with(b"{")
+}
+
 /// Appends events to a `history.jsonl`, flushing each line to the operating system as it is
 /// written so that a run that dies keeps everything it journaled.
 pub struct JournalWriter {
     out: BufWriter<File>,
     next_index: u64,
+    line: Vec<u8>,
 }
 
 impl JournalWriter {
@@ -78,6 +96,7 @@ impl JournalWriter {
         Ok(JournalWriter {
             out: BufWriter::with_capacity(1 << 16, f),
             next_index: 0,
+            line: Vec::with_capacity(256),
         })
     }
 
@@ -97,8 +116,9 @@ impl JournalWriter {
     pub fn append_buffered(&mut self, ev: &mut Event) -> std::io::Result<()> {
         ev.index = self.next_index;
         self.next_index += 1;
-        serde_json::to_writer(&mut self.out, &ev.to_json())?;
-        self.out.write_all(b"\n")
+        self.line.clear();
+        ev.write_line(&mut self.line);
+        self.out.write_all(&self.line)
     }
 
     /// Pushes buffered lines to the operating system.

@@ -15,7 +15,7 @@ mod operation;
 mod porcupine;
 
 pub use builder::HistoryBuilder;
-pub use error::{HistoryError, LineError};
+pub use error::{HistoryError, LineError, TornLine};
 pub use event::{Event, EventType, Process};
 pub use format::{detect_format, load_file, load_str, Format};
 pub use history::History;

@@ -170,3 +170,33 @@ fn garbage_never_panics() {
         let _ = histories::parse_porcupine_etcd(s);
     }
 }
+
+#[test]
+fn a_torn_last_line_is_left_out_and_reported() {
+    let done = r#"{"index":1,"time":2,"type":"ok","process":0,"f":"write","key":"x","value":1}"#;
+    let text = format!("{INV}\n{done}\n{{\"index\":2,\"time\":3,\"type\":\"inv");
+    for h in [
+        parse_jsonl(&text).unwrap(),
+        histories::read_jsonl(text.as_bytes()).unwrap(),
+    ] {
+        assert_eq!(h.ops.len(), 1);
+        assert_eq!(h.ops[0].status, OpStatus::Ok);
+        let t = h.torn.expect("the torn line is reported");
+        assert_eq!((t.line, t.bytes), (3, 31));
+        assert!(t.to_string().contains("line 3 is incomplete"), "{t}");
+    }
+    // A whole last line without its newline is not torn.
+    let h = parse_jsonl(&format!("{INV}\n{done}")).unwrap();
+    assert_eq!((h.ops.len(), h.torn), (1, None));
+}
+
+#[test]
+fn a_cut_line_that_is_not_the_last_or_is_the_only_one_is_an_error() {
+    // Not the last: it has a newline after it.
+    let e = errors(&format!("{INV}\n{{\"index\":1,\"ti\n{INV}\n"));
+    assert_eq!(e[0].0, 2);
+    // The only line of the file: nothing was journaled whole, so this is not a journal.
+    let e = errors("{\"index\":0,\"ti");
+    assert_eq!(e[0].0, 1);
+    assert!(e[0].1.contains("not JSON"), "{}", e[0].1);
+}

@@ -2,7 +2,8 @@
 //! read every key, one after another in one process (a multi-key read as process order), which is
 //! what the sequential and causal checkers need across keys.
 
-use crate::{Invocation, Mix, OpGen, WorkloadSpec};
+use crate::{op, Mix, OpGen, WorkloadSpec};
+use histories::Event;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -21,7 +22,7 @@ pub struct KvGen {
     keys: u64,
     multi: u32,
     i: u64,
-    queued: VecDeque<Invocation>,
+    queued: VecDeque<Event>,
 }
 
 impl KvGen {
@@ -40,7 +41,7 @@ impl KvGen {
 }
 
 impl OpGen for KvGen {
-    fn next_op(&mut self) -> Invocation {
+    fn next_op(&mut self) -> Event {
         if let Some(q) = self.queued.pop_front() {
             return q;
         }
@@ -60,20 +61,17 @@ impl OpGen for KvGen {
             if self.rng.gen_range(0..100) < self.multi {
                 let mut ks: Vec<u64> = (0..self.keys).collect();
                 ks.shuffle(&mut self.rng);
-                self.queued = ks
-                    .into_iter()
-                    .map(|k| Invocation::read(key_name(k)))
-                    .collect();
+                self.queued = ks.into_iter().map(|k| op::read(key_name(k))).collect();
                 return self.queued.pop_front().expect("at least one key");
             }
-            return Invocation::read(key);
+            return op::read(key);
         }
         let v = self.i * self.concurrency + self.worker + 1;
-        Invocation {
-            f: "write",
-            key: Some(key),
-            value: if v == 0 { Value::Null } else { json!(v) },
-        }
+        op::invocation(
+            "write",
+            Some(key),
+            if v == 0 { Value::Null } else { json!(v) },
+        )
     }
 }
 

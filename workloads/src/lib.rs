@@ -1,6 +1,7 @@
 //! What clients do: operation mixes, generators and client adapters.
 //!
-//! - [`Invocation`] and [`Completion`]: one operation as a worker issues it and as it ends.
+//! - [`op`]: operations are histories' [`histories::Event`]s: a generator makes the invocation,
+//!   a client answers with its completion, the [`Recorder`] (the harness's journal) stamps both.
 //! - [`WorkloadSpec`] and [`OpGen`]: per-worker invocation sequences (`register`, `set`, `kv`),
 //!   each drawn from the seed and the worker's index only, never from responses, so the same seed
 //!   gives every worker the same sequence.
@@ -14,7 +15,7 @@ pub mod client;
 mod error;
 mod kv;
 mod mix;
-mod op;
+pub mod op;
 mod rate;
 mod recorder;
 mod register;
@@ -24,7 +25,6 @@ mod workers;
 
 pub use error::WorkloadError;
 pub use mix::Mix;
-pub use op::{Completion, Invocation, Outcome};
 pub use rate::RateLimiter;
 pub use recorder::Recorder;
 pub use spec::{OpGen, WorkloadKind, WorkloadSpec};

@@ -1,7 +1,8 @@
 //! The register workload: read/write/cas on keys that rotate, so that each key's history stays
 //! small enough for a linearizability search; written values are unique across the run.
 
-use crate::{Invocation, Mix, OpGen, WorkloadSpec};
+use crate::{op, Mix, OpGen, WorkloadSpec};
+use histories::Event;
 use rand::seq::SliceRandom;
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -89,7 +90,7 @@ impl RegisterGen {
 }
 
 impl OpGen for RegisterGen {
-    fn next_op(&mut self) -> Invocation {
+    fn next_op(&mut self) -> Event {
         let i = self.i;
         self.key_index = i / self.per_worker;
         let key = self.key_index.to_string();
@@ -108,11 +109,7 @@ impl OpGen for RegisterGen {
             }
         };
         self.i += 1;
-        Invocation {
-            f,
-            key: Some(key),
-            value,
-        }
+        op::invocation(f, Some(key), value)
     }
 
     fn current_key(&self) -> Option<String> {
@@ -136,7 +133,7 @@ mod tests {
             for _ in 0..95 {
                 let inv = g.next_op();
                 *per_key.entry(inv.key.clone().unwrap()).or_default() += 1;
-                let written = match inv.f {
+                let written = match inv.f.as_str() {
                     "write" => Some(inv.value.clone()),
                     "cas" => Some(inv.value[1].clone()),
                     _ => None,
@@ -156,7 +153,7 @@ mod tests {
     #[test]
     fn cas_expects_values_that_some_worker_writes_to_the_same_key() {
         let spec = WorkloadSpec::new(WorkloadKind::Register, 5);
-        let all: Vec<Vec<Invocation>> = (0..5)
+        let all: Vec<Vec<Event>> = (0..5)
             .map(|w| {
                 let mut g = spec.generator(9, w);
                 (0..200).map(|_| g.next_op()).collect()
@@ -164,7 +161,7 @@ mod tests {
             .collect();
         let mut written: BTreeMap<String, HashSet<u64>> = BTreeMap::new();
         for inv in all.iter().flatten() {
-            let v = match inv.f {
+            let v = match inv.f.as_str() {
                 "write" => inv.value.as_u64(),
                 "cas" => inv.value[1].as_u64(),
                 _ => None,
@@ -196,21 +193,21 @@ mod tests {
     #[test]
     fn same_seed_same_sequence_per_worker() {
         let spec = WorkloadSpec::new(WorkloadKind::Register, 4);
-        let a: Vec<Invocation> = {
+        let a: Vec<Event> = {
             let mut g = spec.generator(7, 2);
             (0..50).map(|_| g.next_op()).collect()
         };
-        let b: Vec<Invocation> = {
+        let b: Vec<Event> = {
             let mut g = spec.generator(7, 2);
             (0..50).map(|_| g.next_op()).collect()
         };
-        let c: Vec<Invocation> = {
+        let c: Vec<Event> = {
             let mut g = spec.generator(8, 2);
             (0..50).map(|_| g.next_op()).collect()
         };
         assert_eq!(a, b);
         assert_ne!(a, c);
-        let fs: HashSet<&str> = a.iter().map(|i| i.f).collect();
+        let fs: HashSet<&str> = a.iter().map(|i| i.f.as_str()).collect();
         assert_eq!(fs.len(), 3);
     }
 }

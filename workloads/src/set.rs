@@ -1,7 +1,8 @@
 //! The set workload: every worker adds unique elements; the final phase reads the whole set
 //! from every node.
 
-use crate::{Invocation, OpGen, WorkloadSpec};
+use crate::{op, OpGen, WorkloadSpec};
+use histories::Event;
 use serde_json::json;
 
 /// Worker `w` adds `i * concurrency + w`, for `i` = 0, 1, 2, …
@@ -22,13 +23,9 @@ impl SetGen {
 }
 
 impl OpGen for SetGen {
-    fn next_op(&mut self) -> Invocation {
+    fn next_op(&mut self) -> Event {
         let e = self.i * self.concurrency + self.worker;
         self.i += 1;
-        Invocation {
-            f: "add",
-            key: None,
-            value: json!(e),
-        }
+        op::invocation("add", None, json!(e))
     }
 }

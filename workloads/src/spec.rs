@@ -1,6 +1,7 @@
 //! Which workload a run uses, and the per-worker invocation generators it makes.
 
-use crate::{Invocation, Mix, WorkloadError};
+use crate::{op, Mix, WorkloadError};
+use histories::Event;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -83,7 +84,7 @@ impl WorkloadSpec {
 
     /// The final reads: `(node index, invocation)` pairs, given every worker's generator as
     /// it stood when the main phase ended.
-    pub fn final_reads(&self, gens: &[Box<dyn OpGen>], nodes: usize) -> Vec<(usize, Invocation)> {
+    pub fn final_reads(&self, gens: &[Box<dyn OpGen>], nodes: usize) -> Vec<(usize, Event)> {
         let nodes = nodes.max(1);
         match self.kind {
             WorkloadKind::Register => {
@@ -92,25 +93,14 @@ impl WorkloadSpec {
                 keys.dedup();
                 keys.into_iter()
                     .enumerate()
-                    .map(|(i, k)| (i % nodes, Invocation::read(k)))
+                    .map(|(i, k)| (i % nodes, op::read(k)))
                     .collect()
             }
             WorkloadKind::Kv => (0..nodes)
-                .flat_map(|n| {
-                    (0..self.keys).map(move |k| (n, Invocation::read(crate::kv::key_name(k))))
-                })
+                .flat_map(|n| (0..self.keys).map(move |k| (n, op::read(crate::kv::key_name(k)))))
                 .collect(),
             WorkloadKind::Set => (0..nodes)
-                .map(|n| {
-                    (
-                        n,
-                        Invocation {
-                            f: "read",
-                            key: None,
-                            value: serde_json::Value::Null,
-                        },
-                    )
-                })
+                .map(|n| (n, op::invocation("read", None, serde_json::Value::Null)))
                 .collect(),
         }
     }
@@ -118,7 +108,8 @@ impl WorkloadSpec {
 
 /// One worker's invocation sequence.
 pub trait OpGen: Send {
-    fn next_op(&mut self) -> Invocation;
+    /// The next invocation (its process is set by the worker that issues it).
+    fn next_op(&mut self) -> Event;
     /// The key the worker is on (for final reads).
     fn current_key(&self) -> Option<String> {
         None

@@ -2,7 +2,8 @@
 //! and the final phase's reads.
 
 use crate::client::Client;
-use crate::{Completion, Invocation, OpGen, Outcome, RateLimiter, Recorder, WorkloadSpec};
+use crate::{OpGen, RateLimiter, Recorder, WorkloadSpec};
+use histories::{Event, EventType, Process};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -72,15 +73,17 @@ where
                 if Instant::now() >= deadline {
                     break;
                 }
-                let inv = gen.next_op();
-                recorder.invoke(process, &inv);
+                let mut inv = gen.next_op();
+                inv.process = Process::Client(process);
+                recorder.append(inv.clone());
                 invocations.fetch_add(1, Ordering::Relaxed);
                 let done = tokio::select! {
                     d = client.invoke(&inv) => d,
                     _ = abort.wait_for(|a| *a) => break,
                 };
-                recorder.complete(process, &inv, &done);
-                if done.outcome == Outcome::Info {
+                let retire = done.kind == EventType::Info;
+                recorder.append(done);
+                if retire {
                     process += concurrency;
                 }
             }
@@ -112,15 +115,15 @@ where
 #[derive(Debug, Clone)]
 pub struct FinalRead {
     pub node: usize,
-    pub invocation: Invocation,
-    pub completion: Option<Completion>,
+    pub invocation: Event,
+    pub completion: Option<Event>,
 }
 
 /// Performs the final reads, all at once, each against its node; a read that does not succeed
 /// is retried up to `attempts` times, `retry_delay` apart, each attempt under a fresh process id
 /// starting at `first_process`.
 pub async fn run_final_reads<C, F, R>(
-    reads: Vec<(usize, Invocation)>,
+    reads: Vec<(usize, Event)>,
     mut make_client: F,
     recorder: Arc<R>,
     first_process: u64,
@@ -135,7 +138,7 @@ where
 {
     let next = Arc::new(AtomicU64::new(first_process));
     let mut set = JoinSet::new();
-    for (i, (node, inv)) in reads.into_iter().enumerate() {
+    for (i, (node, mut inv)) in reads.into_iter().enumerate() {
         let mut client = make_client(node);
         let recorder = recorder.clone();
         let next = next.clone();
@@ -152,14 +155,14 @@ where
                         _ = abort.wait_for(|a| *a) => break,
                     }
                 }
-                let p = next.fetch_add(1, Ordering::Relaxed);
-                recorder.invoke(p, &inv);
+                inv.process = Process::Client(next.fetch_add(1, Ordering::Relaxed));
+                recorder.append(inv.clone());
                 let done = tokio::select! {
                     d = client.invoke(&inv) => d,
                     _ = abort.wait_for(|a| *a) => break,
                 };
-                recorder.complete(p, &inv, &done);
-                let ok = done.outcome == Outcome::Ok;
+                recorder.append(done.clone());
+                let ok = done.kind == EventType::Ok;
                 last = Some(done);
                 if ok {
                     break;
@@ -192,27 +195,26 @@ mod tests {
     use crate::WorkloadKind;
     use std::sync::Mutex;
 
+    /// (process, f, completion kind or `None` for the invocation) of each recorded event.
     #[derive(Default)]
-    struct Rec(Mutex<Vec<(u64, String, Option<Outcome>)>>);
+    struct Rec(Mutex<Vec<(u64, String, Option<EventType>)>>);
     impl Recorder for Rec {
-        fn invoke(&self, p: u64, inv: &Invocation) {
-            self.0.lock().unwrap().push((p, inv.f.to_string(), None));
-        }
-        fn complete(&self, p: u64, inv: &Invocation, d: &Completion) {
-            self.0
-                .lock()
-                .unwrap()
-                .push((p, inv.f.to_string(), Some(d.outcome)));
+        fn append(&self, ev: Event) {
+            let Process::Client(p) = ev.process else {
+                panic!("workers record client events only")
+            };
+            let kind = ev.is_completion().then_some(ev.kind);
+            self.0.lock().unwrap().push((p, ev.f, kind));
         }
     }
 
     /// A client that answers `info` to every third operation, to exercise process retirement.
     struct Flaky(u64, crate::client::MemoryClient);
     impl Client for Flaky {
-        async fn invoke(&mut self, inv: &Invocation) -> Completion {
+        async fn invoke(&mut self, inv: &Event) -> Event {
             self.0 += 1;
             if self.0.is_multiple_of(3) {
-                return Completion::info(inv.value.clone(), "timeout");
+                return inv.info("timeout");
             }
             self.1.invoke(inv).await
         }
@@ -253,11 +255,11 @@ mod tests {
         }
         // After an info, its process never invokes again.
         for (i, e) in evs.iter().enumerate() {
-            if e.2 == Some(Outcome::Info) {
+            if e.2 == Some(EventType::Info) {
                 assert!(!evs[i + 1..].iter().any(|x| x.0 == e.0 && x.2.is_none()));
             }
         }
-        assert!(evs.iter().any(|e| e.2 == Some(Outcome::Info)));
+        assert!(evs.iter().any(|e| e.2 == Some(EventType::Info)));
         assert!(evs.iter().any(|e| e.0 >= 3));
         assert!(rep.next_process > evs.iter().map(|e| e.0).max().unwrap());
     }
@@ -303,7 +305,7 @@ mod tests {
         assert_eq!(out.len(), 3);
         for r in &out {
             let c = r.completion.as_ref().unwrap();
-            assert_eq!(c.outcome, Outcome::Ok);
+            assert_eq!(c.kind, EventType::Ok);
             assert!(c.value.as_array().unwrap().len() as u64 >= rep.invocations - 2);
         }
     }

@@ -2,7 +2,7 @@
 //! to measure what the harness itself costs (journaling, generators, rate limiting).
 
 use crate::client::Client;
-use crate::{Completion, Invocation};
+use histories::Event;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,10 +25,10 @@ pub struct MemoryClient {
 }
 
 impl MemoryClient {
-    fn apply(&self, inv: &Invocation) -> Completion {
+    fn apply(&self, inv: &Event) -> Event {
         let key = inv.key.clone().unwrap_or_default();
-        match inv.f {
-            "read" if inv.key.is_none() => Completion::ok(Value::Array(
+        match inv.f.as_str() {
+            "read" if inv.key.is_none() => inv.ok(Value::Array(
                 self.sys
                     .set
                     .lock()
@@ -41,24 +41,23 @@ impl MemoryClient {
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .push(inv.value.clone());
-                Completion::ok(inv.value.clone())
+                inv.ok(inv.value.clone())
             }
-            "read" => Completion::ok(
-                self.sys
-                    .map
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .get(&key)
-                    .cloned()
-                    .unwrap_or(Value::Null),
-            ),
+            "read" => inv.ok(self
+                .sys
+                .map
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&key)
+                .cloned()
+                .unwrap_or(Value::Null)),
             "write" => {
                 self.sys
                     .map
                     .lock()
                     .unwrap_or_else(|e| e.into_inner())
                     .insert(key, inv.value.clone());
-                Completion::ok(inv.value.clone())
+                inv.ok(inv.value.clone())
             }
             "cas" => {
                 let from = inv.value.get(0).cloned().unwrap_or(Value::Null);
@@ -67,18 +66,18 @@ impl MemoryClient {
                 let cur = m.get(&key).cloned().unwrap_or(Value::Null);
                 if cur == from {
                     m.insert(key, to);
-                    Completion::ok(inv.value.clone())
+                    inv.ok(inv.value.clone())
                 } else {
-                    Completion::fail(inv.value.clone(), wire::code::CAS_MISMATCH)
+                    inv.fail(wire::code::CAS_MISMATCH)
                 }
             }
-            other => Completion::fail(inv.value.clone(), format!("no {other} operation")),
+            other => inv.fail(format!("no {other} operation")),
         }
     }
 }
 
 impl Client for MemoryClient {
-    async fn invoke(&mut self, inv: &Invocation) -> Completion {
+    async fn invoke(&mut self, inv: &Event) -> Event {
         // Nothing here waits: yield so that a worker cannot monopolise its runtime thread.
         tokio::task::yield_now().await;
         self.apply(inv).on("local")

@@ -1,5 +1,5 @@
-//! Client adapters: turn [`Invocation`]s into requests to one node of a system and responses into
-//! [`Completion`]s. A timeout or a broken connection after the request may have been sent records
+//! Client adapters: turn invocations into requests to one node of a system and responses into
+//! completions (both histories' [`Event`]s). A timeout or a broken connection after the request may have been sent records
 //! `info`; a definite error (or a connection that could not be opened, so nothing was sent)
 //! records `fail`.
 
@@ -15,7 +15,8 @@ pub use raft::RaftClient;
 pub use session::{CallError, Endpoint, Session};
 pub use zab::ZabClient;
 
-use crate::{Completion, Invocation, WorkloadError};
+use crate::WorkloadError;
+use histories::Event;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
 use std::str::FromStr;
@@ -76,7 +77,8 @@ impl Default for ClientOptions {
 
 /// A client of one node.
 pub trait Client: Send {
-    fn invoke(&mut self, inv: &Invocation) -> impl Future<Output = Completion> + Send;
+    /// Performs the invocation and answers with its completion (`ok`, `fail` or `info`).
+    fn invoke(&mut self, inv: &Event) -> impl Future<Output = Event> + Send;
 }
 
 /// Any of the clients, chosen at run time.
@@ -87,7 +89,7 @@ pub enum AnyClient {
 }
 
 impl Client for AnyClient {
-    async fn invoke(&mut self, inv: &Invocation) -> Completion {
+    async fn invoke(&mut self, inv: &Event) -> Event {
         match self {
             AnyClient::Raft(c) => c.invoke(inv).await,
             AnyClient::Zab(c) => c.invoke(inv).await,
@@ -97,13 +99,40 @@ impl Client for AnyClient {
 }
 
 /// The completion for a request that ended in `e`.
-pub(crate) fn completion_for_error(inv: &Invocation, e: CallError, node: &str) -> Completion {
+pub(crate) fn completion_for_error(inv: &Event, e: CallError, node: &str) -> Event {
     match e {
-        CallError::Connect(m) => Completion::fail(inv.value.clone(), m),
-        CallError::Io(m) => Completion::info(inv.value.clone(), m),
-        CallError::Timeout => Completion::info(inv.value.clone(), "timeout"),
-        CallError::Definite(code) => Completion::fail(inv.value.clone(), code),
-        CallError::Indefinite(code) => Completion::info(inv.value.clone(), code),
+        CallError::Connect(m) => inv.fail(m),
+        CallError::Io(m) => inv.info(m),
+        CallError::Timeout => inv.info("timeout"),
+        CallError::Definite(code) => inv.fail(code),
+        CallError::Indefinite(code) => inv.info(code),
     }
     .on(node)
+}
+
+/// Server metadata worth keeping in the history: `term`, `index`, `zxid`, `epoch`, `version`,
+/// and a znode stat's `version` and `mzxid`.
+pub(crate) fn meta_of(r: &wire::Response) -> serde_json::Map<String, serde_json::Value> {
+    let mut m = serde_json::Map::new();
+    for k in ["term", "index", "zxid", "epoch", "version"] {
+        if let Some(v) = r.get(k) {
+            if !v.is_null() {
+                m.insert(k.to_string(), v.clone());
+            }
+        }
+    }
+    if let Some(serde_json::Value::Object(stat)) = r.get("stat") {
+        for k in ["version", "mzxid"] {
+            if let Some(v) = stat.get(k) {
+                m.entry(k.to_string()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+    m
+}
+
+/// A completion that keeps the server metadata of the response it came from.
+pub(crate) fn with_meta(mut done: Event, r: &wire::Response) -> Event {
+    done.extra = meta_of(r);
+    done
 }

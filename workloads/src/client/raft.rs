@@ -2,11 +2,11 @@
 //! The set workload keeps its elements in a few shard keys holding JSON arrays, and adds with a
 //! read-then-cas loop.
 
-use crate::client::{completion_for_error, CallError, Client, Endpoint, Session};
-use crate::{Completion, Invocation};
-use serde_json::{json, Map, Value};
+use crate::client::{completion_for_error, with_meta, CallError, Client, Endpoint, Session};
+use histories::Event;
+use serde_json::{json, Value};
 use std::time::{Duration, Instant};
-use wire::{code, Op, Response};
+use wire::{code, Op};
 
 /// How many keys hold the set's elements.
 pub const SET_SHARDS: u64 = 8;
@@ -32,10 +32,10 @@ impl RaftClient {
         self.session.endpoint.name.clone()
     }
 
-    async fn add(&mut self, inv: &Invocation) -> Completion {
+    async fn add(&mut self, inv: &Event) -> Event {
         let node = self.node();
         let Some(e) = inv.value.as_u64() else {
-            return Completion::fail(inv.value.clone(), "set elements must be integers").on(&node);
+            return inv.fail("set elements must be integers").on(&node);
         };
         let key = set_shard_key(e % SET_SHARDS);
         let deadline = Instant::now() + self.timeout * 2;
@@ -44,25 +44,18 @@ impl RaftClient {
                 Ok(r) => r.get("value").cloned().unwrap_or(Value::Null),
                 // Nothing was written yet: any read error means the add did not happen.
                 Err(CallError::Indefinite(c)) | Err(CallError::Definite(c)) => {
-                    return Completion::fail(inv.value.clone(), c).on(&node)
+                    return inv.fail(c).on(&node)
                 }
-                Err(CallError::Timeout) => {
-                    return Completion::fail(inv.value.clone(), "read before add timed out")
-                        .on(&node)
-                }
-                Err(CallError::Connect(m)) | Err(CallError::Io(m)) => {
-                    return Completion::fail(inv.value.clone(), m).on(&node)
-                }
+                Err(CallError::Timeout) => return inv.fail("read before add timed out").on(&node),
+                Err(CallError::Connect(m)) | Err(CallError::Io(m)) => return inv.fail(m).on(&node),
             };
             let mut elems = match &current {
                 Value::Null => Vec::new(),
                 Value::Array(a) => a.clone(),
                 other => {
-                    return Completion::fail(
-                        inv.value.clone(),
-                        format!("set shard {key} holds {other}, not an array"),
-                    )
-                    .on(&node)
+                    return inv
+                        .fail(format!("set shard {key} holds {other}, not an array"))
+                        .on(&node)
                 }
             };
             elems.push(json!(e));
@@ -72,11 +65,10 @@ impl RaftClient {
                 to: Value::Array(elems),
             };
             match self.session.call(op).await {
-                Ok(r) => return Completion::ok(inv.value.clone()).on(&node).with_meta(&r),
+                Ok(r) => return with_meta(inv.ok(inv.value.clone()).on(&node), &r),
                 Err(CallError::Definite(c)) if c == code::CAS_MISMATCH => {
                     if Instant::now() >= deadline {
-                        return Completion::fail(inv.value.clone(), "cas contention: gave up")
-                            .on(&node);
+                        return inv.fail("cas contention: gave up").on(&node);
                     }
                 }
                 Err(e) => return completion_for_error(inv, e, &node),
@@ -84,7 +76,7 @@ impl RaftClient {
         }
     }
 
-    async fn read_set(&mut self, inv: &Invocation) -> Completion {
+    async fn read_set(&mut self, inv: &Event) -> Event {
         let node = self.node();
         let mut all = Vec::new();
         for s in 0..SET_SHARDS {
@@ -99,25 +91,23 @@ impl RaftClient {
                     Some(Value::Array(a)) => all.extend(a.iter().cloned()),
                     Some(Value::Null) | None => {}
                     Some(other) => {
-                        return Completion::fail(
-                            Value::Null,
-                            format!("set shard {s} holds {other}, not an array"),
-                        )
-                        .on(&node)
+                        return inv
+                            .fail(format!("set shard {s} holds {other}, not an array"))
+                            .on(&node)
                     }
                 },
                 Err(e) => return completion_for_error(inv, e, &node),
             }
         }
-        Completion::ok(Value::Array(all)).on(&node)
+        inv.ok(Value::Array(all)).on(&node)
     }
 }
 
 impl Client for RaftClient {
-    async fn invoke(&mut self, inv: &Invocation) -> Completion {
+    async fn invoke(&mut self, inv: &Event) -> Event {
         let node = self.node();
         let key = inv.key.clone().unwrap_or_default();
-        let op = match inv.f {
+        let op = match inv.f.as_str() {
             "read" if inv.key.is_none() => return self.read_set(inv).await,
             "add" => return self.add(inv).await,
             "read" => Op::Read { key },
@@ -130,13 +120,7 @@ impl Client for RaftClient {
                 from: inv.value.get(0).cloned().unwrap_or(Value::Null),
                 to: inv.value.get(1).cloned().unwrap_or(Value::Null),
             },
-            other => {
-                return Completion::fail(
-                    inv.value.clone(),
-                    format!("raft has no {other} operation"),
-                )
-                .on(&node)
-            }
+            other => return inv.fail(format!("raft has no {other} operation")).on(&node),
         };
         match self.session.call(op).await {
             Ok(r) => {
@@ -145,36 +129,9 @@ impl Client for RaftClient {
                 } else {
                     inv.value.clone()
                 };
-                Completion::ok(value).on(&node).with_meta(&r)
+                with_meta(inv.ok(value).on(&node), &r)
             }
             Err(e) => completion_for_error(inv, e, &node),
         }
-    }
-}
-
-/// Server metadata worth keeping in the history.
-pub(crate) fn meta_of(r: &Response) -> Map<String, Value> {
-    let mut m = Map::new();
-    for k in ["term", "index", "zxid", "epoch", "version"] {
-        if let Some(v) = r.get(k) {
-            if !v.is_null() {
-                m.insert(k.to_string(), v.clone());
-            }
-        }
-    }
-    if let Some(Value::Object(stat)) = r.get("stat") {
-        for k in ["version", "mzxid"] {
-            if let Some(v) = stat.get(k) {
-                m.entry(k.to_string()).or_insert_with(|| v.clone());
-            }
-        }
-    }
-    m
-}
-
-impl Completion {
-    pub(crate) fn with_meta(mut self, r: &Response) -> Self {
-        self.meta = meta_of(r);
-        self
     }
 }

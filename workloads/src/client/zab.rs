@@ -4,8 +4,8 @@
 //! when expecting absence). Set elements are znodes `/set-<element>`; the set is read with
 //! `sync`, then `children` of `/`.
 
-use crate::client::{completion_for_error, CallError, Client, Endpoint, Session};
-use crate::{Completion, Invocation};
+use crate::client::{completion_for_error, with_meta, CallError, Client, Endpoint, Session};
+use histories::Event;
 use serde_json::Value;
 use std::time::Duration;
 use wire::{code, Op, Response};
@@ -61,7 +61,7 @@ impl ZabClient {
         }
     }
 
-    async fn read(&mut self, inv: &Invocation, path: &str) -> Completion {
+    async fn read(&mut self, inv: &Event, path: &str) -> Event {
         let node = self.node();
         if self.sync_reads {
             if let Err(e) = self.session.call(Op::Sync { path: "/".into() }).await {
@@ -69,13 +69,13 @@ impl ZabClient {
             }
         }
         match self.get(path).await {
-            Ok(Some((d, _, r))) => Completion::ok(d).on(&node).with_meta(&r),
-            Ok(None) => Completion::ok(Value::Null).on(&node),
+            Ok(Some((d, _, r))) => with_meta(inv.ok(d).on(&node), &r),
+            Ok(None) => inv.ok(Value::Null).on(&node),
             Err(e) => completion_for_error(inv, e, &node),
         }
     }
 
-    async fn write(&mut self, inv: &Invocation, path: &str) -> Completion {
+    async fn write(&mut self, inv: &Event, path: &str) -> Event {
         let node = self.node();
         let set = Op::Set {
             path: path.to_string(),
@@ -83,7 +83,7 @@ impl ZabClient {
             version: -1,
         };
         match self.session.call(set.clone()).await {
-            Ok(r) => return Completion::ok(inv.value.clone()).on(&node).with_meta(&r),
+            Ok(r) => return with_meta(inv.ok(inv.value.clone()).on(&node), &r),
             Err(CallError::Definite(c)) if c == code::NO_NODE => {}
             Err(e) => return completion_for_error(inv, e, &node),
         }
@@ -93,11 +93,11 @@ impl ZabClient {
             sequential: false,
         };
         match self.session.call(create).await {
-            Ok(r) => Completion::ok(inv.value.clone()).on(&node).with_meta(&r),
+            Ok(r) => with_meta(inv.ok(inv.value.clone()).on(&node), &r),
             // Someone created it meanwhile: set it.
             Err(CallError::Definite(c)) if c == code::NODE_EXISTS => {
                 match self.session.call(set).await {
-                    Ok(r) => Completion::ok(inv.value.clone()).on(&node).with_meta(&r),
+                    Ok(r) => with_meta(inv.ok(inv.value.clone()).on(&node), &r),
                     Err(e) => completion_for_error(inv, e, &node),
                 }
             }
@@ -105,7 +105,7 @@ impl ZabClient {
         }
     }
 
-    async fn cas(&mut self, inv: &Invocation, path: &str) -> Completion {
+    async fn cas(&mut self, inv: &Event, path: &str) -> Event {
         let node = self.node();
         let from = inv.value.get(0).cloned().unwrap_or(Value::Null);
         let to = inv.value.get(1).cloned().unwrap_or(Value::Null);
@@ -113,14 +113,10 @@ impl ZabClient {
             Ok(c) => c,
             // The get changed nothing: whatever happened to it, the cas did not happen.
             Err(CallError::Indefinite(c)) | Err(CallError::Definite(c)) => {
-                return Completion::fail(inv.value.clone(), c).on(&node)
+                return inv.fail(c).on(&node)
             }
-            Err(CallError::Timeout) => {
-                return Completion::fail(inv.value.clone(), "get before cas timed out").on(&node)
-            }
-            Err(CallError::Connect(m)) | Err(CallError::Io(m)) => {
-                return Completion::fail(inv.value.clone(), m).on(&node)
-            }
+            Err(CallError::Timeout) => return inv.fail("get before cas timed out").on(&node),
+            Err(CallError::Connect(m)) | Err(CallError::Io(m)) => return inv.fail(m).on(&node),
         };
         let op = match current {
             None if from.is_null() => Op::Create {
@@ -133,18 +129,18 @@ impl ZabClient {
                 data: to,
                 version,
             },
-            _ => return Completion::fail(inv.value.clone(), code::CAS_MISMATCH).on(&node),
+            _ => return inv.fail(code::CAS_MISMATCH).on(&node),
         };
         match self.session.call(op).await {
-            Ok(r) => Completion::ok(inv.value.clone()).on(&node).with_meta(&r),
+            Ok(r) => with_meta(inv.ok(inv.value.clone()).on(&node), &r),
             Err(CallError::Definite(c)) if c == code::NODE_EXISTS || c == code::BAD_VERSION => {
-                Completion::fail(inv.value.clone(), code::CAS_MISMATCH).on(&node)
+                inv.fail(code::CAS_MISMATCH).on(&node)
             }
             Err(e) => completion_for_error(inv, e, &node),
         }
     }
 
-    async fn add(&mut self, inv: &Invocation) -> Completion {
+    async fn add(&mut self, inv: &Event) -> Event {
         let node = self.node();
         let op = Op::Create {
             path: format!("/set-{}", inv.value),
@@ -152,14 +148,14 @@ impl ZabClient {
             sequential: false,
         };
         match self.session.call(op).await {
-            Ok(r) => Completion::ok(inv.value.clone()).on(&node).with_meta(&r),
+            Ok(r) => with_meta(inv.ok(inv.value.clone()).on(&node), &r),
             Err(e) => completion_for_error(inv, e, &node),
         }
     }
 
     /// The set's final read always syncs first: it asks what the ensemble holds after recovery,
     /// and a replica still catching up must not make an element look lost.
-    async fn read_set(&mut self, inv: &Invocation) -> Completion {
+    async fn read_set(&mut self, inv: &Event) -> Event {
         let node = self.node();
         if let Err(e) = self.session.call(Op::Sync { path: "/".into() }).await {
             return completion_for_error(inv, e, &node);
@@ -178,7 +174,7 @@ impl ZabClient {
                     .filter_map(|e| e.parse::<u64>().ok())
                     .map(Value::from)
                     .collect();
-                Completion::ok(Value::Array(elems)).on(&node).with_meta(&r)
+                with_meta(inv.ok(Value::Array(elems)).on(&node), &r)
             }
             Err(e) => completion_for_error(inv, e, &node),
         }
@@ -186,15 +182,16 @@ impl ZabClient {
 }
 
 impl Client for ZabClient {
-    async fn invoke(&mut self, inv: &Invocation) -> Completion {
+    async fn invoke(&mut self, inv: &Event) -> Event {
         let path = register_path(inv.key.as_deref().unwrap_or(""));
-        match inv.f {
+        match inv.f.as_str() {
             "read" if inv.key.is_none() => self.read_set(inv).await,
             "read" => self.read(inv, &path).await,
             "write" => self.write(inv, &path).await,
             "cas" => self.cas(inv, &path).await,
             "add" => self.add(inv).await,
-            other => Completion::fail(inv.value.clone(), format!("zab has no {other} operation"))
+            other => inv
+                .fail(format!("zab has no {other} operation"))
                 .on(&self.node()),
         }
     }

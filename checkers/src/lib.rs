@@ -1,12 +1,15 @@
 //! Consistency checkers: linearizability against sequential models, and (in their own modules)
-//! sequential, ZooKeeper and causal consistency. Every checker returns a [`Validity`] with
-//! [`Anomaly`] explanations.
+//! sequential, ZooKeeper and causal consistency, and the set checker. Every checker returns a
+//! [`Validity`] with [`Anomaly`] explanations; [`suite`] is the one path that chooses and runs
+//! them and shapes their results as results.json holds them.
 
 pub mod causal;
 pub mod consistency;
 pub mod linear;
 pub mod memory;
 pub mod sequential;
+pub mod set;
+pub mod suite;
 mod verdict;
 pub mod zookeeper;
 

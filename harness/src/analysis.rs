@@ -1,13 +1,25 @@
-//! Checking a run's history with the checkers that fit its workload, and writing results.json.
+//! Checking a run's history and writing its results.json (Contract 3): `faultline test` at the
+//! end of a run and `faultline analyze` later both come here, and both check through the one
+//! path of [`checkers::suite`] — the same checkers, chosen the same way, as `faultline check`.
 
-use crate::set_checker;
-use checkers::linear::{self, ModelKind};
+use crate::runlog::RunLog;
+use crate::store::{RunDir, StoreError};
+use checkers::suite::{self, SuiteError};
 use checkers::Validity;
 use histories::History;
 use serde_json::{json, Value};
-use std::time::Duration;
-use workloads::WorkloadKind;
+use std::time::Instant;
 
+/// Why a run could not be checked.
+#[derive(Debug, thiserror::Error)]
+pub enum AnalysisError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the history cannot be checked: {0}")]
+    Suite(#[from] SuiteError),
+}
+
+/// A checked history.
 pub struct Analysis {
     pub valid: Validity,
     /// The whole of results.json.
@@ -16,117 +28,65 @@ pub struct Analysis {
     pub text: String,
 }
 
-/// Checks `h` (a history of `workload`) and summarizes it.
-pub fn analyze(h: &History, workload: WorkloadKind, check_timeout: Duration) -> Analysis {
+/// Checks `h` with the checkers the suite chooses for it and summarizes it.
+pub fn analyze(h: &History, opts: &suite::Options) -> Result<Analysis, SuiteError> {
     let (summary, summary_text) = crate::summary::summarize(h);
-    let mut checkers_json = serde_json::Map::new();
-    let mut valid = Validity::Valid;
-    let mut explanations = Vec::new();
-    match workload {
-        WorkloadKind::Register | WorkloadKind::Kv => {
-            let mut opts = linear::Options::new(ModelKind::Kv);
-            opts.timeout = check_timeout;
-            match linear::check(h, &opts) {
-                Ok(rep) => {
-                    valid = valid.and(rep.valid);
-                    let anomalies: Vec<_> = rep.anomalies().cloned().collect();
-                    let undecided: Vec<&str> = rep
-                        .keys
-                        .iter()
-                        .filter(|k| k.valid == Validity::Unknown)
-                        .map(|k| k.key.as_str())
-                        .collect();
-                    explanations.push(match rep.valid {
-                        Validity::Valid => format!(
-                            "linearizable: all {} keys have a legal order (kv model of cas-registers)",
-                            rep.keys.len()
-                        ),
-                        Validity::Invalid => format!(
-                            "not linearizable: {}",
-                            anomalies.first().map(|a| a.explanation.clone()).unwrap_or_default()
-                        ),
-                        Validity::Unknown => format!(
-                            "linearizability undecided for keys {} within the checker's budget",
-                            undecided.join(", ")
-                        ),
-                    });
-                    checkers_json.insert(
-                        "linearizable".into(),
-                        json!({
-                            "valid": rep.valid,
-                            "anomalies": anomalies,
-                            "stats": {
-                                "model": rep.model,
-                                "keys": rep.keys.len(),
-                                "check_seconds": rep.check_seconds,
-                                "undecided_keys": undecided,
-                            }
-                        }),
-                    );
-                }
-                Err(e) => {
-                    valid = valid.and(Validity::Unknown);
-                    explanations.push(format!("linearizability not checked: {e}"));
-                    checkers_json.insert(
-                        "linearizable".into(),
-                        json!({"valid": Validity::Unknown, "anomalies": [], "stats": {"error": e}}),
-                    );
-                }
-            }
-        }
-        WorkloadKind::Set => {
-            let r = set_checker::check(h);
-            valid = valid.and(r.valid);
-            explanations.push(r.explanation.clone());
-            checkers_json.insert(
-                "set".into(),
-                json!({"valid": r.valid, "anomalies": r.anomalies, "stats": r.stats}),
-            );
-        }
-    }
-    if workload == WorkloadKind::Kv {
-        // The kv workload is the input of the weaker models too: say which of them hold.
-        let budget = checkers::sequential::Budget {
-            time: check_timeout,
-            ..Default::default()
-        };
-        let reports = [
-            checkers::sequential::check(h, &budget),
-            checkers::causal::check(h, checkers::causal::CausalModel::Causal),
-        ];
-        for r in reports {
-            let name = r.model.name();
-            explanations.push(match r.valid {
-                Validity::Valid => format!("{name}: valid"),
-                Validity::Invalid => format!(
-                    "{name}: invalid — {}",
-                    r.anomalies
-                        .first()
-                        .map(|a| a.explanation.clone())
-                        .unwrap_or_default()
-                ),
-                Validity::Unknown => {
-                    format!("{name}: unknown ({})", r.reason.clone().unwrap_or_default())
-                }
-            });
-            valid = valid.and(r.valid);
-            checkers_json.insert(name.to_string(), r.to_json());
-        }
-    }
-    let explanation = explanations.join("; ");
+    let report = suite::check(h, None, opts)?;
+    let explanation = report.explanation();
     let text = format!(
         "{summary_text}verdict: {} — {explanation}\n",
-        valid.as_str().to_uppercase()
+        report.valid.as_str().to_uppercase()
     );
     let results = json!({
-        "valid": valid,
-        "checkers": checkers_json,
+        "valid": report.valid,
+        "checkers": report.checkers_json(),
         "explanation": explanation,
         "summary": summary,
     });
-    Analysis {
-        valid,
+    Ok(Analysis {
+        valid: report.valid,
         results,
         text,
+    })
+}
+
+/// How to check a stored run.
+pub struct CheckRun {
+    pub opts: suite::Options,
+    /// Store the history unchecked (`--no-check`): the verdict is unknown.
+    pub no_check: bool,
+    /// The journal's figures, kept in results.json.
+    pub journal: Option<Value>,
+    /// Whether the run was interrupted.
+    pub interrupted: bool,
+}
+
+/// Reads the run's history, checks it, writes results.json and prints the summary; returns the
+/// verdict.
+pub fn check_run(run: &RunDir, how: &CheckRun, log: &RunLog) -> Result<Validity, AnalysisError> {
+    let h = run.load_history()?;
+    if let Some(t) = &h.torn {
+        let note = format!("{}: {t}", run.history_path().display());
+        log.line(&note);
+        eprintln!("faultline: {note}");
     }
+    if how.no_check {
+        let (summary, text) = crate::summary::summarize(&h);
+        let results = json!({"valid": "unknown", "checkers": {}, "explanation": "not checked (--no-check)", "summary": summary, "journal": how.journal});
+        run.write_results(&results)?;
+        println!("{text}verdict: UNKNOWN — not checked (--no-check)");
+        return Ok(Validity::Unknown);
+    }
+    let t = Instant::now();
+    let mut a = analyze(&h, &how.opts)?;
+    if let Some(j) = &how.journal {
+        a.results["journal"] = j.clone();
+    }
+    a.results["interrupted"] = json!(how.interrupted);
+    a.results["check_seconds"] = json!(t.elapsed().as_secs_f64());
+    run.write_results(&a.results)?;
+    log.line(&format!("verdict {}", a.valid.as_str()));
+    print!("{}", a.text);
+    println!("run stored in {}", run.path().display());
+    Ok(a.valid)
 }

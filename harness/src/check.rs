@@ -1,8 +1,9 @@
-//! `faultline check FILE...`: check history files against consistency models.
+//! `faultline check FILE...`: check history files against consistency models, through the one
+//! checking path of [`checkers::suite`] (the same `checkers` map `analyze` and `test` write).
 
-use checkers::consistency::{self, Ladder, Model, ModelReport};
-use checkers::linear::{self, ModelKind, Options, Report};
-use checkers::sequential::Budget;
+use checkers::consistency::Ladder;
+use checkers::linear::{self, ModelKind, Report};
+use checkers::suite::{self, Checker, Detail, SuiteReport};
 use checkers::Validity;
 use clap::Args;
 use histories::{Format, History};
@@ -38,10 +39,11 @@ pub struct CheckArgs {
     /// Never take the zone test; always use the general search.
     #[arg(long)]
     pub no_zone: bool,
-    /// Consistency models to check, comma-separated: linearizable, sequential, zookeeper,
-    /// causal, causal-memory, causal-convergence. Default: linearizable, plus every other model
-    /// when the history is a read/write history with unique written values per key.
-    #[arg(long)]
+    /// Checkers to run, comma-separated: linearizable, zookeeper, sequential, causal-memory,
+    /// causal-convergence, causal, set. Default: linearizable, plus every other model when the
+    /// history is a read/write history with unique written values per key; set for histories of
+    /// adds and whole-set reads.
+    #[arg(long, visible_alias = "checkers")]
     pub consistency: Option<String>,
 }
 
@@ -65,10 +67,18 @@ pub fn run(args: CheckArgs) -> ExitCode {
     if args.memory_mb == 0 {
         return bad_input("--memory-mb must be at least 1");
     }
-    let requested = match args.consistency.as_deref().map(consistency::parse_models) {
-        None => None,
-        Some(Ok(m)) => Some(m),
-        Some(Err(e)) => return bad_input(&format!("--consistency: {e}")),
+    let requested: Option<Vec<&'static dyn Checker>> =
+        match args.consistency.as_deref().map(suite::parse_list) {
+            None => None,
+            Some(Ok(m)) => Some(m),
+            Some(Err(e)) => return bad_input(&format!("--consistency: {e}")),
+        };
+    let opts = suite::Options {
+        model,
+        timeout: Duration::from_secs_f64(args.timeout),
+        max_bytes: args.memory_mb.saturating_mul(1 << 20),
+        fail_fast: args.fail_fast,
+        zone: !args.no_zone,
     };
     let mut overall = Validity::Valid;
     let mut bad = false;
@@ -83,50 +93,23 @@ pub fn run(args: CheckArgs) -> ExitCode {
             }
         };
         let parse_seconds = t_parse.elapsed().as_secs_f64();
-        let models = requested
-            .clone()
-            .unwrap_or_else(|| default_models(&history));
-        let mut linear_report = None;
-        if models.contains(&Model::Linearizable) {
-            let model = model.unwrap_or_else(|| infer_model(fmt, &history));
-            let mut opts = Options::new(model);
-            opts.timeout = Duration::from_secs_f64(args.timeout);
-            opts.max_bytes = args.memory_mb.saturating_mul(1 << 20);
-            opts.fail_fast = args.fail_fast;
-            opts.zone = !args.no_zone;
-            match linear::check(&history, &opts) {
-                Ok(r) => linear_report = Some(r),
-                Err(e) => {
-                    bad = true;
-                    report_bad_file(file, &e, args.json);
-                    continue;
-                }
+        if let Some(t) = &history.torn {
+            eprintln!("faultline check: {}: {t}", file.display());
+        }
+        let report = match suite::check(&history, requested.as_deref(), &opts) {
+            Ok(r) => r,
+            Err(e) => {
+                bad = true;
+                report_bad_file(file, &e.to_string(), args.json);
+                continue;
             }
-        }
-        let budget = Budget {
-            time: Duration::from_secs_f64(args.timeout),
-            ..Budget::default()
         };
-        let others: Vec<ModelReport> = models
-            .iter()
-            .filter_map(|&m| consistency::check_model(&history, m, &budget))
-            .collect();
-        let mut verdicts: Vec<(Model, Validity)> =
-            others.iter().map(|r| (r.model, r.valid)).collect();
-        if let Some(r) = &linear_report {
-            verdicts.insert(0, (Model::Linearizable, r.valid));
-        }
-        let valid = verdicts.iter().fold(Validity::Valid, |a, (_, v)| a.and(*v));
-        overall = overall.and(valid);
-        let ladder = (models.len() > 1).then(|| Ladder::from_verdicts(&verdicts));
+        overall = overall.and(report.valid);
         let out = Outcome {
             file,
             fmt,
             history: &history,
-            linear: linear_report.as_ref(),
-            others: &others,
-            ladder: ladder.as_ref(),
-            valid,
+            report: &report,
             parse_seconds,
         };
         if args.json {
@@ -159,42 +142,36 @@ fn report_bad_file(file: &std::path::Path, msg: &str, json: bool) {
     }
 }
 
-/// Linearizability always; the other models too when they decide this history: register
-/// operations only, with unique written values per key (a "differentiated" history).
-fn default_models(h: &History) -> Vec<Model> {
-    let all = consistency::applicable(h);
-    if all.len() > 1 && checkers::memory::Memory::from_history(h).is_ok() {
-        all
-    } else {
-        vec![Model::Linearizable]
-    }
-}
-
 /// Everything known about one checked file.
 struct Outcome<'a> {
     file: &'a std::path::Path,
     fmt: Format,
     history: &'a History,
-    linear: Option<&'a Report>,
-    others: &'a [ModelReport],
-    ladder: Option<&'a Ladder>,
-    valid: Validity,
+    report: &'a SuiteReport,
     parse_seconds: f64,
 }
 
-fn infer_model(fmt: Format, h: &History) -> ModelKind {
-    if fmt == Format::PorcupineKv
-        || h.ops
+impl Outcome<'_> {
+    fn linear(&self) -> Option<&Report> {
+        self.report
+            .checkers
             .iter()
-            .any(|o| matches!(o.f.as_str(), "get" | "put" | "append"))
-    {
-        ModelKind::PorcupineKv
-    } else if h.ops.iter().any(|o| o.key.is_some()) {
-        ModelKind::Kv
-    } else if h.ops.iter().any(|o| o.f == "cas") {
-        ModelKind::CasRegister
-    } else {
-        ModelKind::Register
+            .find_map(|(_, r)| match &r.detail {
+                Detail::Linear(l) => Some(l),
+                _ => None,
+            })
+    }
+
+    fn ladder(&self) -> Option<&Ladder> {
+        self.report.ladder.as_ref()
+    }
+
+    fn others(&self) -> impl Iterator<Item = (&'static str, &checkers::suite::CheckerReport)> {
+        self.report
+            .checkers
+            .iter()
+            .filter(|(_, r)| !matches!(r.detail, Detail::Linear(_)))
+            .map(|(n, r)| (*n, r))
     }
 }
 
@@ -210,8 +187,8 @@ fn file_text(o: &Outcome) -> String {
     use std::fmt::Write;
     let mut s = String::new();
     let (h, file) = (o.history, o.file);
-    let Some(r) = o.linear else {
-        let _ = writeln!(s, "{}: {}", file.display(), o.valid.as_str());
+    let Some(r) = o.linear() else {
+        let _ = writeln!(s, "{}: {}", file.display(), o.report.valid.as_str());
         let _ = writeln!(
             s,
             "  {} operations, {} processes, {} format; parsed in {:.1} ms",
@@ -308,14 +285,30 @@ fn file_text(o: &Outcome) -> String {
 
 fn others_text(s: &mut String, o: &Outcome) {
     use std::fmt::Write;
-    for r in o.others {
-        for line in r.to_text().lines() {
+    for (_, r) in o.others() {
+        let text = match &r.detail {
+            Detail::Model(m) => m.to_text(),
+            _ => checker_text(r),
+        };
+        for line in text.lines() {
             let _ = writeln!(s, "  {line}");
         }
     }
-    if let Some(l) = o.ladder {
+    if let Some(l) = o.ladder() {
         let _ = writeln!(s, "  {}", l.summary);
     }
+}
+
+/// A checker without a text of its own: its explanation, then each anomaly and its operations.
+fn checker_text(r: &checkers::suite::CheckerReport) -> String {
+    let mut s = format!("{}\n", r.explanation);
+    for a in &r.anomalies {
+        s.push_str(&format!("  {}: {}\n", a.kind, a.explanation));
+        for o in a.ops.iter().take(12) {
+            s.push_str(&format!("    op {} (line {}): {}\n", o.op, o.line, o.text));
+        }
+    }
+    s
 }
 
 fn key_name(k: &str) -> String {
@@ -330,12 +323,16 @@ fn file_json(o: &Outcome) -> Value {
     let mut v = json!({
         "file": o.file.display().to_string(),
         "format": o.fmt.name(),
-        "valid": o.valid,
+        "valid": o.report.valid,
         "operations": o.history.ops.len(),
         "processes": o.history.processes(),
         "parse_seconds": o.parse_seconds,
+        "checkers": o.report.checkers_json(),
     });
-    if let Some(r) = o.linear {
+    if let Some(t) = &o.history.torn {
+        v["torn_line"] = json!(t.line);
+    }
+    if let Some(r) = o.linear() {
         let anomalies: Vec<_> = r.anomalies().cloned().collect();
         v["model"] = json!(r.model);
         v["check_seconds"] = json!(r.check_seconds);
@@ -343,20 +340,7 @@ fn file_json(o: &Outcome) -> Value {
         v["keys"] = json!(r.keys);
         v["anomalies"] = json!(anomalies);
     }
-    if !o.others.is_empty() {
-        let mut m = serde_json::Map::new();
-        if let Some(r) = o.linear {
-            m.insert(
-                "linearizable".into(),
-                json!({"valid": r.valid, "anomalies": r.anomalies().cloned().collect::<Vec<_>>()}),
-            );
-        }
-        for r in o.others {
-            m.insert(r.model.name().into(), r.to_json());
-        }
-        v["consistency"] = Value::Object(m);
-    }
-    if let Some(l) = o.ladder {
+    if let Some(l) = o.ladder() {
         v["ladder"] = json!(l);
     }
     v

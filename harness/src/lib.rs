@@ -5,22 +5,20 @@
 //! - [`proxy`]: the TCP proxy every node-to-node link passes through; partitions.
 //! - [`journal`]: `history.jsonl`, written as the run happens.
 //! - [`runner`]: `faultline test`; [`analyze`]: `faultline analyze`.
-//! - [`analysis`], [`set_checker`], [`summary`]: checking and summarizing a run.
-//! - [`store`]: the layout of stored runs (Contract 3).
+//! - [`analysis`], [`summary`]: checking a run (through `checkers::suite`) and summarizing it.
+//! - [`store`]: a run directory and its files (Contract 3).
+//! - [`error`]: errors by kind, and the one mapping of kinds to exit codes (Contract 4).
 
 pub mod analysis;
 pub mod analyze;
 pub mod control;
+pub mod error;
 pub mod journal;
 pub mod progress;
 pub mod proxy;
 pub mod runlog;
 pub mod runner;
-pub mod set_checker;
 pub mod store;
 pub mod summary;
 
-/// Exit code for bad arguments or unreadable input (Contract 4).
-pub const EXIT_BAD_INPUT: u8 = 254;
-/// Exit code for a failure of the harness itself (Contract 4).
-pub const EXIT_HARNESS: u8 = 255;
+pub use error::{EXIT_BAD_INPUT, EXIT_HARNESS};

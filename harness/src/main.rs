@@ -6,12 +6,8 @@
 mod check;
 
 use clap::{Parser, Subcommand};
+use harness::error::{exit, EXIT_BAD_INPUT};
 use std::process::ExitCode;
-
-/// Exit code for bad arguments or unreadable input.
-pub const EXIT_BAD_INPUT: u8 = 254;
-/// Exit code for a failure of the harness itself.
-pub const EXIT_HARNESS: u8 = 255;
 
 #[derive(Parser)]
 #[command(
@@ -47,7 +43,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check(args) => check::run(args),
         Command::Test(args) => harness::runner::run(args),
-        Command::Analyze(args) => harness::analyze::run(args),
+        Command::Analyze(args) => exit("analyze", harness::analyze::run(&args)),
     }
 }
 

@@ -1,15 +1,16 @@
 //! `faultline test`: start a cluster, drive a workload against it under a nemesis, journal the
 //! history, heal and recover, do final reads, check, summarize, and store it all (Contract 3).
 
-use crate::analysis;
+use crate::analysis::{check_run, CheckRun};
 use crate::control::{locate_binary, LocalCluster};
 use crate::journal::{Journal, JournalStats};
 use crate::progress::Progress;
 use crate::runlog::RunLog;
+use crate::store::RunDir;
 use clap::Args;
 use nemeses::{Nemesis, Plan};
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -271,14 +272,10 @@ fn interrupt_signal() -> watch::Receiver<bool> {
     rx
 }
 
-fn write_json(path: &Path, v: &Value) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| e.to_string())?;
-    std::fs::write(path, text + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
 async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
     let interrupted = interrupt_signal();
-    let run_dir = crate::store::create_run_dir(&args.store, &cfg.name)?;
+    let run = RunDir::create(&args.store, &cfg.name).map_err(|e| e.to_string())?;
+    let run_dir = run.path().to_path_buf();
     let log = Arc::new(
         RunLog::create(&run_dir.join("log.txt"))
             .map_err(|e| format!("cannot create log.txt in {}: {e}", run_dir.display()))?,
@@ -358,7 +355,7 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
         "command": std::env::args().collect::<Vec<_>>(),
         "rerun": rerun_command(&args, &cfg),
     });
-    write_json(&run_dir.join("test.json"), &test_json)?;
+    run.write_test(&test_json).map_err(|e| e.to_string())?;
 
     // Start and wait.
     if let Some(c) = &cluster {
@@ -531,15 +528,17 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
     }
     let jour = journal_json(&jstats, elapsed);
     log.line(&format!("journal: {jour}"));
-    check_and_report(
-        &run_dir,
-        cfg.spec.kind,
-        Duration::from_secs_f64(args.check_timeout),
-        args.no_check,
-        Some(jour),
-        interrupted_now,
-        &log,
-    )
+    let how = CheckRun {
+        opts: checkers::suite::Options {
+            timeout: Duration::from_secs_f64(args.check_timeout),
+            ..Default::default()
+        },
+        no_check: args.no_check,
+        journal: Some(jour),
+        interrupted: interrupted_now,
+    };
+    let valid = check_run(&run, &how, &log).map_err(|e| e.to_string())?;
+    Ok(ExitCode::from(valid.exit_code() as u8))
 }
 
 fn journal_json(s: &JournalStats, elapsed: Duration) -> Value {
@@ -588,41 +587,4 @@ fn rerun_command(a: &TestArgs, cfg: &Config) -> String {
         s.push_str(&format!(" --node-arg={n}"));
     }
     s
-}
-
-/// Reads the run's history, checks it, writes results.json, prints the summary; the exit code
-/// follows the verdict.
-pub fn check_and_report(
-    run_dir: &Path,
-    workload: WorkloadKind,
-    check_timeout: Duration,
-    no_check: bool,
-    journal: Option<Value>,
-    interrupted: bool,
-    log: &RunLog,
-) -> Result<ExitCode, String> {
-    let (h, cut) = crate::analyze::load_history(&run_dir.join("history.jsonl"))?;
-    if let Some(c) = &cut {
-        log.line(c);
-        eprintln!("faultline: {c}");
-    }
-    if no_check {
-        let (summary, text) = crate::summary::summarize(&h);
-        let results = json!({"valid": "unknown", "checkers": {}, "explanation": "not checked (--no-check)", "summary": summary, "journal": journal});
-        write_json(&run_dir.join("results.json"), &results)?;
-        println!("{text}verdict: UNKNOWN — not checked (--no-check)");
-        return Ok(ExitCode::from(2));
-    }
-    let t = Instant::now();
-    let mut a = analysis::analyze(&h, workload, check_timeout);
-    if let Some(j) = journal {
-        a.results["journal"] = j;
-    }
-    a.results["interrupted"] = json!(interrupted);
-    a.results["check_seconds"] = json!(t.elapsed().as_secs_f64());
-    write_json(&run_dir.join("results.json"), &a.results)?;
-    log.line(&format!("verdict {}", a.valid.as_str()));
-    print!("{}", a.text);
-    println!("run stored in {}", run_dir.display());
-    Ok(ExitCode::from(a.valid.exit_code() as u8))
 }

@@ -285,7 +285,7 @@ fn consistency_models_and_the_ladder() {
     let o = faultline(&["check", "--json", f.to_str().unwrap()]);
     assert_eq!(code(&o), 1);
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    let c = &v["consistency"];
+    let c = &v["checkers"];
     assert_eq!(c["linearizable"]["valid"], Value::Bool(false));
     assert_eq!(c["sequential"]["valid"], Value::Bool(false));
     assert_eq!(c["causal"]["valid"], Value::Bool(true));
@@ -307,4 +307,63 @@ fn consistency_models_and_the_ladder() {
     assert!(out.contains("program order"), "{out}");
     let o = faultline(&["check", f.to_str().unwrap(), "--consistency", "strict"]);
     assert_eq!(code(&o), 254);
+}
+
+/// A set history: adds of 1, 2 (acknowledged) and 3 (unknown), then final reads of the whole set.
+fn set_history(final_reads: &[&str]) -> String {
+    let mut rows = vec![
+        r#""type":"invoke","process":0,"f":"add","value":1"#.to_string(),
+        r#""type":"ok","process":0,"f":"add","value":1"#.to_string(),
+        r#""type":"invoke","process":1,"f":"add","value":2"#.to_string(),
+        r#""type":"ok","process":1,"f":"add","value":2"#.to_string(),
+        r#""type":"invoke","process":2,"f":"add","value":3"#.to_string(),
+        r#""type":"info","process":2,"f":"add","value":3,"error":"timeout""#.to_string(),
+    ];
+    for (i, read) in final_reads.iter().enumerate() {
+        let p = 10 + i;
+        rows.push(format!(
+            r#""type":"invoke","process":{p},"f":"read","value":null"#
+        ));
+        rows.push(format!(
+            r#""type":"ok","process":{p},"f":"read","value":{read},"node":"n{}""#,
+            i + 1
+        ));
+    }
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| format!("{{\"index\":{i},\"time\":{},{r}}}\n", i * 10))
+        .collect()
+}
+
+#[test]
+fn a_set_history_is_checked_by_the_set_checker() {
+    // Every acknowledged add is in every final read (the unknown add may or may not be).
+    let f = write("set-ok.jsonl", &set_history(&["[1,2,3]", "[2,1]"]));
+    let o = faultline(&["check", f.to_str().unwrap()]);
+    assert_eq!(
+        code(&o),
+        0,
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+    let o = faultline(&["check", "--json", f.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["checkers"]["set"]["valid"], Value::Bool(true), "{v}");
+    assert_eq!(v["checkers"]["set"]["stats"]["acknowledged"], 2, "{v}");
+    assert!(v["checkers"].get("linearizable").is_none(), "{v}");
+
+    // n2's final read misses the acknowledged 2: lost.
+    let f = write("set-lost.jsonl", &set_history(&["[1,2]", "[1,3]"]));
+    let o = faultline(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("lost"), "{out}");
+    assert!(out.contains("n2"), "{out}");
+    let o = faultline(&["check", "--json", f.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let set = &v["checkers"]["set"];
+    assert_eq!(set["valid"], Value::Bool(false), "{v}");
+    assert_eq!(set["anomalies"][0]["kind"], "lost", "{v}");
+    assert_eq!(set["stats"]["lost"], 1, "{v}");
 }

@@ -1,4 +1,5 @@
-//! The set checker: compares acknowledged adds with the final reads of every node.
+//! The set checker: compares acknowledged adds with the final reads of every node. It runs on
+//! set histories: `add`s of elements, and reads of the whole set (`read` without a key).
 //!
 //! An element is *lost* when its add was acknowledged (`ok`) but a final read does not contain
 //! it; *unexpected* when a final read contains it but no add of it was ever invoked; *duplicated*
@@ -6,16 +7,34 @@
 //! as recovered). Valid when no successful final read shows any of the three; unknown when no
 //! final read succeeded.
 
-use checkers::{Anomaly, OpRef, Validity};
+use crate::suite::{Checker, CheckerReport, Detail, Options, Shape, SuiteError};
+use crate::{Anomaly, OpRef, Validity};
 use histories::{History, OpStatus};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-pub struct SetResult {
-    pub valid: Validity,
-    pub anomalies: Vec<Anomaly>,
-    pub stats: Value,
-    pub explanation: String,
+/// The set checker in the suite.
+pub struct SetChecker;
+
+impl Checker for SetChecker {
+    fn name(&self) -> &'static str {
+        "set"
+    }
+
+    /// Histories of adds and whole-set reads.
+    fn by_default(&self, shape: &Shape) -> bool {
+        shape.functions.contains("add")
+            && shape.only(&["add", "read"])
+            && shape
+                .history
+                .ops
+                .iter()
+                .all(|o| o.f == "add" || o.key.is_none())
+    }
+
+    fn check(&self, h: &History, _opts: &Options) -> Result<CheckerReport, SuiteError> {
+        Ok(check(h))
+    }
 }
 
 fn elem(v: &Value) -> String {
@@ -23,7 +42,7 @@ fn elem(v: &Value) -> String {
 }
 
 /// Checks a set workload's history.
-pub fn check(h: &History) -> SetResult {
+pub fn check(h: &History) -> CheckerReport {
     let mut attempted: BTreeMap<String, usize> = BTreeMap::new();
     let mut acked: BTreeSet<String> = BTreeSet::new();
     let mut indefinite: BTreeSet<String> = BTreeSet::new();
@@ -138,7 +157,7 @@ pub fn check(h: &History) -> SetResult {
             reads.len()
         ),
     };
-    SetResult {
+    CheckerReport {
         valid,
         anomalies,
         stats: json!({
@@ -152,6 +171,7 @@ pub fn check(h: &History) -> SetResult {
             "final_reads": per_read,
         }),
         explanation,
+        detail: Detail::None,
     }
 }
 

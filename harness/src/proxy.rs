@@ -31,19 +31,70 @@
 //!   onward, the proxy closes the accepted connection, like a refused connection.
 //!
 //! Client connections do not pass through the proxy: clients talk to nodes directly.
+//!
+//! # Slow and flaky links
+//!
+//! A link fault applies to directed links, like a grudge; the forward direction of a connection
+//! accepted on the (a, b) listener is the link a → b, the backward one b → a.
+//!
+//! - **Slow**: each chunk the proxy reads in that direction is delivered `delay` plus a uniform
+//!   `0..=jitter` later, never before a chunk read earlier (TCP keeps order); with a bandwidth
+//!   limit, chunks also leave no faster than that many bytes per second. Up to 1 MiB per
+//!   direction may wait in the proxy; beyond that the proxy stops reading, and the sender's
+//!   writes block as on a full network path. When the fault heals, what is waiting is delivered
+//!   at its due time, then bytes flow directly again.
+//! - **Flaky**: each connection on a flaky link (either direction) is reset after an
+//!   exponentially distributed time with the configured mean, counted from when it opened or the
+//!   link turned flaky: both nodes' sockets get an RST (ECONNRESET), whatever was in flight is
+//!   lost, and the node must reconnect, as after a middlebox drops its connection state.
+//! - A partition takes precedence: a frozen connection stays frozen, slow or not.
+//! - With no link fault, a chunk is written on as soon as it is read, as before.
 
-use nemeses::Grudge;
-use std::collections::BTreeSet;
+use nemeses::{Grudge, LinkRule, Slow};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
-/// Blocked directed links as (from, to) index pairs.
-type Blocked = Arc<BTreeSet<(usize, usize)>>;
+/// Chunk size of a pump's reads.
+const CHUNK: usize = 16 * 1024;
+/// Bytes a slow direction may hold before the proxy stops reading it.
+const SLOW_QUEUE_LIMIT: usize = 1 << 20;
+
+/// What the network looks like now: blocked directed links and faulty ones, by node index.
+#[derive(Debug, Default)]
+struct NetState {
+    blocked: BTreeSet<(usize, usize)>,
+    slow: HashMap<(usize, usize), Slow>,
+    /// Mean time to a reset, per directed link.
+    flaky: HashMap<(usize, usize), u64>,
+}
+
+impl NetState {
+    fn frozen(&self, a: usize, b: usize) -> bool {
+        self.blocked.contains(&(a, b)) || self.blocked.contains(&(b, a))
+    }
+
+    /// The mean time to reset of a connection between a and b (either direction flaky).
+    fn flaky(&self, a: usize, b: usize) -> Option<u64> {
+        let x = self.flaky.get(&(a, b)).copied();
+        let y = self.flaky.get(&(b, a)).copied();
+        match (x, y) {
+            (Some(x), Some(y)) => Some(x.min(y)),
+            (x, y) => x.or(y),
+        }
+    }
+}
+
+type State = Arc<NetState>;
 
 /// One proxied link: connections from `from` to `to`.
 #[derive(Debug, Clone)]
@@ -58,19 +109,17 @@ pub struct Link {
 pub struct Proxy {
     names: Vec<String>,
     links: Vec<Link>,
-    blocked: watch::Sender<Blocked>,
+    state: watch::Sender<State>,
     listeners: Vec<JoinHandle<()>>,
-}
-
-fn frozen(b: &BTreeSet<(usize, usize)>, a: usize, c: usize) -> bool {
-    b.contains(&(a, c)) || b.contains(&(c, a))
+    resets: Arc<AtomicU64>,
 }
 
 impl Proxy {
     /// Starts listeners for every ordered pair of nodes; `peers[i]` is node i's real peer address
     /// and `names[i]` its name.
     pub async fn start(names: &[String], peers: &[SocketAddr]) -> std::io::Result<Proxy> {
-        let (tx, _) = watch::channel(Blocked::default());
+        let (tx, _) = watch::channel(State::default());
+        let resets = Arc::new(AtomicU64::new(0));
         let mut links = Vec::new();
         let mut listeners = Vec::new();
         for from in 0..peers.len() {
@@ -85,15 +134,20 @@ impl Proxy {
                     listen: l.local_addr()?,
                     target,
                 };
-                listeners.push(tokio::spawn(accept_loop(l, link.clone(), tx.subscribe())));
+                let ctx = Ctx {
+                    link: link.clone(),
+                    resets: resets.clone(),
+                };
+                listeners.push(tokio::spawn(accept_loop(l, ctx, tx.subscribe())));
                 links.push(link);
             }
         }
         Ok(Proxy {
             names: names.to_vec(),
             links,
-            blocked: tx,
+            state: tx,
             listeners,
+            resets,
         })
     }
 
@@ -109,29 +163,71 @@ impl Proxy {
         &self.links
     }
 
-    /// Freezes the links of `grudge` and thaws every other link. Unknown node names are an error.
-    pub fn set_grudge(&self, grudge: &Grudge) -> Result<(), String> {
+    fn indexed(&self, grudge: &Grudge) -> Result<Vec<(usize, usize)>, String> {
         let idx = |n: &str| {
             self.names.iter().position(|x| x == n).ok_or_else(|| {
                 format!("the grudge names {n:?}, which is not a node of this cluster")
             })
         };
-        let mut set = BTreeSet::new();
-        for (from, to) in grudge.links() {
-            set.insert((idx(&from)?, idx(&to)?));
-        }
-        self.blocked.send_replace(Arc::new(set));
+        grudge
+            .links()
+            .iter()
+            .map(|(from, to)| Ok((idx(from)?, idx(to)?)))
+            .collect()
+    }
+
+    /// Freezes the links of `grudge` and thaws every other link (link faults stay). Unknown node
+    /// names are an error.
+    pub fn set_grudge(&self, grudge: &Grudge) -> Result<(), String> {
+        let blocked: BTreeSet<(usize, usize)> = self.indexed(grudge)?.into_iter().collect();
+        self.state.send_modify(|s| {
+            *s = Arc::new(NetState {
+                blocked,
+                slow: s.slow.clone(),
+                flaky: s.flaky.clone(),
+            })
+        });
         Ok(())
     }
 
-    /// Heals every link.
+    /// Replaces every slow and flaky link by those of `rules` (later rules win where they
+    /// overlap); partitions stay. An empty list heals every link fault.
+    pub fn set_link_faults(&self, rules: &[LinkRule]) -> Result<(), String> {
+        let mut slow = HashMap::new();
+        let mut flaky = HashMap::new();
+        for r in rules {
+            for l in self.indexed(&r.links)? {
+                if let Some(s) = r.fault.slow {
+                    slow.insert(l, s);
+                }
+                if let Some(f) = r.fault.flaky {
+                    flaky.insert(l, f.reset_mean_ms.max(1));
+                }
+            }
+        }
+        self.state.send_modify(|s| {
+            *s = Arc::new(NetState {
+                blocked: s.blocked.clone(),
+                slow,
+                flaky,
+            })
+        });
+        Ok(())
+    }
+
+    /// Heals every link: no partition, no link fault.
     pub fn heal(&self) {
-        self.blocked.send_replace(Blocked::default());
+        self.state.send_replace(State::default());
     }
 
     /// Whether the connection between a and b is frozen now.
     pub fn is_frozen(&self, a: usize, b: usize) -> bool {
-        frozen(&self.blocked.borrow(), a, b)
+        self.state.borrow().frozen(a, b)
+    }
+
+    /// Connections reset by flaky links so far.
+    pub fn resets(&self) -> u64 {
+        self.resets.load(Ordering::Relaxed)
     }
 }
 
@@ -144,98 +240,272 @@ impl Drop for Proxy {
     }
 }
 
-async fn accept_loop(l: TcpListener, link: Link, rx: watch::Receiver<Blocked>) {
+/// What every connection of one listener shares.
+#[derive(Clone)]
+struct Ctx {
+    link: Link,
+    resets: Arc<AtomicU64>,
+}
+
+async fn accept_loop(l: TcpListener, ctx: Ctx, rx: watch::Receiver<State>) {
+    let mut n = 0u64;
     loop {
         let sock = match l.accept().await {
             Ok((s, _)) => s,
             Err(e) => {
                 // Out of descriptors or similar: back off rather than spin.
-                tracing::warn!("proxy {}→{}: accept failed: {e}", link.from, link.to);
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                tracing::warn!(
+                    "proxy {}→{}: accept failed: {e}",
+                    ctx.link.from,
+                    ctx.link.to
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
         let _ = sock.set_nodelay(true);
-        tokio::spawn(serve(sock, link.clone(), rx.clone()));
+        n += 1;
+        let seed = (ctx.link.from as u64) << 48 | (ctx.link.to as u64) << 32 | n;
+        tokio::spawn(serve(sock, ctx.clone(), rx.clone(), seed));
     }
 }
 
-async fn wait_open(rx: &mut watch::Receiver<Blocked>, a: usize, b: usize) -> std::io::Result<()> {
-    rx.wait_for(|s| !frozen(s, a, b))
-        .await
-        .map(|_| ())
-        .map_err(|_| std::io::Error::other("proxy shut down"))
+fn gone() -> std::io::Error {
+    std::io::Error::other("proxy shut down")
 }
 
-async fn wait_frozen(rx: &mut watch::Receiver<Blocked>, a: usize, b: usize) -> std::io::Result<()> {
-    rx.wait_for(|s| frozen(s, a, b))
+async fn wait_open(rx: &mut watch::Receiver<State>, a: usize, b: usize) -> std::io::Result<()> {
+    rx.wait_for(|s| !s.frozen(a, b))
         .await
         .map(|_| ())
-        .map_err(|_| std::io::Error::other("proxy shut down"))
+        .map_err(|_| gone())
 }
 
-async fn serve(client: TcpStream, link: Link, mut rx: watch::Receiver<Blocked>) {
-    let (a, b) = (link.from, link.to);
-    if wait_open(&mut rx, a, b).await.is_err() {
-        return;
+async fn wait_frozen(rx: &mut watch::Receiver<State>, a: usize, b: usize) -> std::io::Result<()> {
+    rx.wait_for(|s| s.frozen(a, b))
+        .await
+        .map(|_| ())
+        .map_err(|_| gone())
+}
+
+/// Resolves when the connection between a and b is due for a reset by a flaky link.
+async fn reset_due(mut rx: watch::Receiver<State>, a: usize, b: usize, seed: u64) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    loop {
+        let mean = rx.borrow_and_update().flaky(a, b);
+        let Some(mean) = mean else {
+            if rx.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+            continue;
+        };
+        // Exponential with the given mean.
+        let u: f64 = rng.gen_range(f64::EPSILON..1.0);
+        let wait = Duration::from_secs_f64(-u.ln() * mean as f64 / 1000.0);
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {
+                if rx.borrow().flaky(a, b).is_some() {
+                    return;
+                }
+            }
+            r = rx.changed() => if r.is_err() { return std::future::pending().await },
+        }
     }
+}
+
+async fn serve(client: TcpStream, ctx: Ctx, mut rx: watch::Receiver<State>, seed: u64) {
+    let (a, b) = (ctx.link.from, ctx.link.to);
+    let reset = reset_due(rx.clone(), a, b, seed);
+    tokio::pin!(reset);
+    let connect = async {
+        wait_open(&mut rx, a, b).await?;
+        tokio::select! {
+            r = TcpStream::connect(ctx.link.target) => r,
+            f = wait_frozen(&mut rx, a, b) => { f?; Err(gone()) }
+        }
+    };
     let upstream = tokio::select! {
-        r = TcpStream::connect(link.target) => match r {
+        r = connect => match r {
             Ok(s) => s,
             Err(_) => return,
         },
-        _ = wait_frozen(&mut rx, a, b) => return,
+        _ = &mut reset => {
+            abort(&client, None, &ctx);
+            return;
+        }
     };
     let _ = upstream.set_nodelay(true);
-    let (cr, cw) = client.into_split();
-    let (ur, uw) = upstream.into_split();
-    let mut forward = tokio::spawn(pump(cr, uw, rx.clone(), a, b));
-    let mut backward = tokio::spawn(pump(ur, cw, rx, a, b));
-    // An error in either direction tears the connection down; a clean end of one direction
-    // (half-close) lets the other run on.
-    tokio::select! {
-        r = &mut forward => match r {
-            Ok(Ok(())) => { let _ = backward.await; }
-            _ => backward.abort(),
-        },
-        r = &mut backward => match r {
-            Ok(Ok(())) => { let _ = forward.await; }
-            _ => forward.abort(),
-        },
+    let mut client = client;
+    let mut upstream = upstream;
+    let was_reset = {
+        let (cr, cw) = client.split();
+        let (ur, uw) = upstream.split();
+        let forward = pump(cr, uw, rx.clone(), (a, b), seed);
+        let backward = pump(ur, cw, rx, (b, a), seed ^ 1);
+        tokio::pin!(forward, backward);
+        let (mut f_done, mut b_done) = (false, false);
+        // An error in either direction tears the connection down; a clean end of one direction
+        // (half-close) lets the other run on.
+        loop {
+            tokio::select! {
+                r = &mut forward, if !f_done => match r {
+                    Ok(()) => f_done = true,
+                    Err(_) => break false,
+                },
+                r = &mut backward, if !b_done => match r {
+                    Ok(()) => b_done = true,
+                    Err(_) => break false,
+                },
+                _ = &mut reset => break true,
+            }
+            if f_done && b_done {
+                break false;
+            }
+        }
+    };
+    if was_reset {
+        abort(&client, Some(&upstream), &ctx);
     }
 }
 
-async fn pump(
-    mut r: OwnedReadHalf,
-    mut w: OwnedWriteHalf,
-    mut rx: watch::Receiver<Blocked>,
-    a: usize,
-    b: usize,
-) -> std::io::Result<()> {
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        wait_open(&mut rx, a, b).await?;
-        let n = tokio::select! {
-            n = r.read(&mut buf) => n?,
-            f = wait_frozen(&mut rx, a, b) => { f?; continue; }
+/// Makes the coming close of these sockets an RST (SO_LINGER with a zero timeout: close aborts
+/// the connection at once, it never blocks).
+fn abort(client: &TcpStream, upstream: Option<&TcpStream>, ctx: &Ctx) {
+    for s in std::iter::once(client).chain(upstream) {
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
         };
-        if n == 0 {
+        // SAFETY: the socket is open (borrowed here) and the option value is a valid linger.
+        unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(s),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            );
+        }
+    }
+    ctx.resets.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Writes `data` on, pausing while the connection is frozen.
+async fn forward<W: AsyncWrite + Unpin>(
+    w: &mut W,
+    data: &[u8],
+    rx: &mut watch::Receiver<State>,
+    (a, b): (usize, usize),
+) -> std::io::Result<()> {
+    let mut off = 0;
+    while off < data.len() {
+        wait_open(rx, a, b).await?;
+        tokio::select! {
+            m = w.write(&data[off..]) => {
+                let m = m?;
+                if m == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
+                }
+                off += m;
+            }
+            f = wait_frozen(rx, a, b) => { f?; }
+        }
+    }
+    Ok(())
+}
+
+/// The bytes waiting in a slow direction, with their due times.
+struct Delayed {
+    queue: VecDeque<(Instant, Vec<u8>)>,
+    bytes: usize,
+    /// When the last queued chunk is due (nothing may overtake it).
+    last_due: Instant,
+    /// When the bandwidth limit lets the next chunk start.
+    wire_free: Instant,
+    rng: SmallRng,
+}
+
+impl Delayed {
+    fn push(&mut self, data: Vec<u8>, slow: Option<Slow>) {
+        let now = Instant::now();
+        let mut due = now;
+        if let Some(s) = slow {
+            if let Some(bps) = s.bytes_per_sec.filter(|&b| b > 0) {
+                let start = self.wire_free.max(now);
+                self.wire_free = start + Duration::from_secs_f64(data.len() as f64 / bps as f64);
+                due = self.wire_free;
+            }
+            let jitter = if s.jitter_ms > 0 {
+                self.rng.gen_range(0..=s.jitter_ms)
+            } else {
+                0
+            };
+            due += Duration::from_millis(s.delay_ms + jitter);
+        }
+        due = due.max(self.last_due);
+        self.last_due = due;
+        self.bytes += data.len();
+        self.queue.push_back((due, data));
+    }
+}
+
+/// Copies one direction (`dir` = (from, to)) of the connection between `conn`'s two nodes.
+async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    mut r: R,
+    mut w: W,
+    mut rx: watch::Receiver<State>,
+    dir: (usize, usize),
+    seed: u64,
+) -> std::io::Result<()> {
+    let (a, b) = dir;
+    let mut buf = vec![0u8; CHUNK];
+    let now = Instant::now();
+    let mut delayed = Delayed {
+        queue: VecDeque::new(),
+        bytes: 0,
+        last_due: now,
+        wire_free: now,
+        rng: SmallRng::seed_from_u64(seed),
+    };
+    let mut eof = false;
+    loop {
+        let (frozen, slow) = {
+            let s = rx.borrow_and_update();
+            (s.frozen(a, b), s.slow.get(&dir).copied())
+        };
+        if eof && delayed.queue.is_empty() {
             let _ = w.shutdown().await;
             return Ok(());
         }
-        let mut off = 0;
-        while off < n {
-            wait_open(&mut rx, a, b).await?;
-            tokio::select! {
-                m = w.write(&buf[off..n]) => {
-                    let m = m?;
-                    if m == 0 {
-                        return Err(std::io::ErrorKind::WriteZero.into());
-                    }
-                    off += m;
+        let due = delayed.queue.front().map(|(t, _)| *t);
+        // A bandwidth limit reads smaller chunks, so that one chunk is not a long burst.
+        let want = match slow.and_then(|s| s.bytes_per_sec) {
+            Some(bps) => ((bps / 50) as usize).clamp(512, CHUNK),
+            None => CHUNK,
+        };
+        let can_read = !eof && !frozen && delayed.bytes < SLOW_QUEUE_LIMIT;
+        tokio::select! {
+            n = r.read(&mut buf[..want]), if can_read => {
+                let n = n?;
+                if n == 0 {
+                    eof = true;
+                    continue;
                 }
-                f = wait_frozen(&mut rx, a, b) => { f?; }
+                let slow = rx.borrow().slow.get(&dir).copied();
+                if slow.is_none() && delayed.queue.is_empty() {
+                    // No link fault: straight on.
+                    forward(&mut w, &buf[..n], &mut rx, dir).await?;
+                } else {
+                    delayed.push(buf[..n].to_vec(), slow);
+                }
             }
+            _ = tokio::time::sleep_until(due.unwrap_or(now)), if due.is_some() && !frozen => {
+                if let Some((_, data)) = delayed.queue.pop_front() {
+                    delayed.bytes -= data.len();
+                    forward(&mut w, &data, &mut rx, dir).await?;
+                }
+            }
+            c = rx.changed() => c.map_err(|_| gone())?,
         }
     }
 }
@@ -354,5 +624,166 @@ mod tests {
         assert!(p
             .set_grudge(&Grudge::complete(&[vec!["zz".into()], vec!["a".into()]]))
             .is_err());
+    }
+
+    fn slow_rule(links: Grudge, delay_ms: u64, jitter_ms: u64, bps: Option<u64>) -> LinkRule {
+        LinkRule {
+            links,
+            fault: nemeses::LinkFault {
+                slow: Some(Slow {
+                    delay_ms,
+                    jitter_ms,
+                    bytes_per_sec: bps,
+                }),
+                flaky: None,
+            },
+        }
+    }
+
+    /// Round trips of one byte through `s`, each timed.
+    async fn round_trips(s: &mut TcpStream, n: usize) -> Vec<Duration> {
+        let mut out = Vec::new();
+        let mut b = [0u8; 1];
+        for _ in 0..n {
+            let t = std::time::Instant::now();
+            s.write_all(b"x").await.unwrap();
+            timeout(Duration::from_secs(5), s.read_exact(&mut b))
+                .await
+                .unwrap()
+                .unwrap();
+            out.push(t.elapsed());
+        }
+        out.sort();
+        out
+    }
+
+    #[tokio::test]
+    async fn a_slow_link_adds_its_delay_in_one_direction_only_and_heals() {
+        let peers = vec![echo_server().await, echo_server().await];
+        let p = Proxy::start(&["a".into(), "b".into()], &peers)
+            .await
+            .unwrap();
+        let mut s = TcpStream::connect(p.address(0, 1).unwrap()).await.unwrap();
+        let base = round_trips(&mut s, 5).await;
+        // b drops nothing, but a → b is slow: 80 ms each way it is crossed (once per round trip).
+        let mut g = Grudge::none();
+        g.0.entry("b".into()).or_default().insert("a".into());
+        p.set_link_faults(&[slow_rule(g.clone(), 80, 20, None)])
+            .unwrap();
+        let slow = round_trips(&mut s, 5).await;
+        for d in &slow {
+            assert!(
+                *d >= Duration::from_millis(80) && *d < Duration::from_millis(400),
+                "{slow:?}"
+            );
+        }
+        // The reverse direction (b → a) alone: the same added delay, measured on the echo.
+        let mut rev = Grudge::none();
+        rev.0.entry("a".into()).or_default().insert("b".into());
+        p.set_link_faults(&[slow_rule(rev, 50, 0, None)]).unwrap();
+        let back = round_trips(&mut s, 3).await;
+        assert!(
+            back.iter().all(|d| *d >= Duration::from_millis(50)),
+            "{back:?}"
+        );
+        p.heal();
+        let healed = round_trips(&mut s, 5).await;
+        assert!(
+            healed[2] < Duration::from_millis(40),
+            "{healed:?} (before: {base:?})"
+        );
+        // Order is kept under jitter: a burst of numbered writes comes back in order.
+        p.set_link_faults(&[slow_rule(g, 5, 30, None)]).unwrap();
+        let mut sent = Vec::new();
+        for i in 0..200u32 {
+            let bytes = i.to_be_bytes();
+            s.write_all(&bytes).await.unwrap();
+            sent.extend_from_slice(&bytes);
+        }
+        let mut got = vec![0u8; sent.len()];
+        timeout(Duration::from_secs(10), s.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(got, sent);
+    }
+
+    #[tokio::test]
+    async fn a_bandwidth_limit_paces_a_bulk_transfer() {
+        let peers = vec![echo_server().await, echo_server().await];
+        let p = Proxy::start(&["a".into(), "b".into()], &peers)
+            .await
+            .unwrap();
+        let mut g = Grudge::none();
+        g.0.entry("b".into()).or_default().insert("a".into());
+        p.set_link_faults(&[slow_rule(g, 0, 0, Some(200_000))])
+            .unwrap();
+        let s = TcpStream::connect(p.address(0, 1).unwrap()).await.unwrap();
+        let (mut r, mut w) = s.into_split();
+        let data = vec![7u8; 100_000];
+        let t = std::time::Instant::now();
+        let writer = tokio::spawn(async move { w.write_all(&data).await.map(|_| w) });
+        let mut got = vec![0u8; 100_000];
+        timeout(Duration::from_secs(10), r.read_exact(&mut got))
+            .await
+            .unwrap()
+            .unwrap();
+        let took = t.elapsed();
+        let _w = writer.await.unwrap().unwrap();
+        // 100 kB at 200 kB/s: about half a second, never much less.
+        assert!(took >= Duration::from_millis(400), "{took:?}");
+        assert!(took < Duration::from_secs(3), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn a_flaky_link_resets_connections_and_new_ones_too() {
+        let peers = vec![echo_server().await, echo_server().await];
+        let p = Proxy::start(&["a".into(), "b".into()], &peers)
+            .await
+            .unwrap();
+        let mut s = TcpStream::connect(p.address(0, 1).unwrap()).await.unwrap();
+        round_trips(&mut s, 2).await;
+        let mut g = Grudge::none();
+        g.0.entry("b".into()).or_default().insert("a".into());
+        let rule = LinkRule {
+            links: g,
+            fault: nemeses::LinkFault {
+                slow: None,
+                flaky: Some(nemeses::Flaky { reset_mean_ms: 50 }),
+            },
+        };
+        p.set_link_faults(&[rule]).unwrap();
+        let mut reset_seen = 0;
+        for _ in 0..5 {
+            // Keep talking until the proxy resets the connection.
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            let err = loop {
+                let mut b = [0u8; 1];
+                let r = async {
+                    s.write_all(b"y").await?;
+                    s.read_exact(&mut b).await.map(|_| ())
+                };
+                match timeout(Duration::from_secs(1), r).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => break e,
+                    Err(_) => panic!("the flaky link stalled instead of resetting"),
+                }
+                assert!(std::time::Instant::now() < deadline, "never reset");
+            };
+            if matches!(
+                err.kind(),
+                std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe
+            ) {
+                reset_seen += 1;
+            }
+            s = TcpStream::connect(p.address(0, 1).unwrap()).await.unwrap();
+        }
+        assert!(reset_seen >= 4, "{reset_seen} of 5 ended with a reset");
+        assert!(p.resets() >= 5);
+        // Healed: the link stays up.
+        p.set_link_faults(&[]).unwrap();
+        let mut s = TcpStream::connect(p.address(0, 1).unwrap()).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        round_trips(&mut s, 20).await;
     }
 }

@@ -11,6 +11,7 @@ mod error;
 mod executor;
 mod grudge;
 mod kind;
+mod link;
 mod partition;
 mod plan;
 
@@ -19,5 +20,6 @@ pub use error::NemesisError;
 pub use executor::Nemesis;
 pub use grudge::Grudge;
 pub use kind::{parse_kinds, FaultKind};
+pub use link::{split_by_direction, Flaky, LinkFault, LinkRule, Slow};
 pub use partition::{NodeTarget, PartitionShape};
 pub use plan::{Fault, NodeChoice, Plan, Step, StepAction};

@@ -6,6 +6,7 @@
 //! leader" are resolved at run time, with the nodes' `status` op. Every fault and every heal is
 //! reported to a [`NemesisLog`] so that it is journaled as a `nemesis` event.
 
+mod clock;
 mod cluster;
 mod error;
 mod executor;
@@ -15,6 +16,7 @@ mod link;
 mod partition;
 mod plan;
 
+pub use clock::ClockChange;
 pub use cluster::{Cluster, NemesisLog};
 pub use error::NemesisError;
 pub use executor::Nemesis;

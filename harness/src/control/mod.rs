@@ -2,12 +2,14 @@
 //! directories, starting, signalling and stopping nodes, and the cluster they form with the proxy.
 
 mod binary;
+mod clock;
 mod cluster;
 mod layout;
 mod process;
 mod spawn;
 
 pub use binary::locate_binary;
+pub use clock::{libfaketime, NodeClock};
 pub use cluster::LocalCluster;
 pub use layout::NodeLayout;
 pub use process::NodeProcess;

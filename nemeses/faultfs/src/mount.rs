@@ -68,6 +68,12 @@ impl Mount {
     /// content in `store_dir` (created; anything an earlier store left there is removed).
     pub fn new(mountpoint: &Path, store_dir: &Path) -> Result<Mount, FaultFsError> {
         check_available()?;
+        for m in remove_stale_mounts() {
+            tracing::info!(
+                "faultfs: detached {}, left by a process that is gone",
+                m.display()
+            );
+        }
         let io = |what: &str, source| FaultFsError::Io {
             path: mountpoint.to_path_buf(),
             what: what.to_string(),

@@ -7,6 +7,7 @@
 
 pub mod bug;
 pub mod core;
+pub mod frame;
 pub mod server;
 pub mod storage;
 

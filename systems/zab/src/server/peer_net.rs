@@ -1,4 +1,4 @@
-//! Server-to-server links: length-prefixed JSON frames over TCP.
+//! Server-to-server links: JSON messages in checksummed [`frame`](crate::frame)s over TCP.
 //!
 //! Each server keeps one outbound connection to every other server (reconnecting with a
 //! back-off) and accepts inbound ones; the first frame of a connection names the sender; an
@@ -9,6 +9,7 @@
 
 use crate::core::message::Message;
 use crate::core::txn::NodeId;
+use crate::frame;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,25 +35,20 @@ pub struct PeerNet {
     outbound: BTreeMap<NodeId, mpsc::Sender<Arc<Vec<u8>>>>,
 }
 
-fn frame(bytes: &[u8]) -> Vec<u8> {
-    let mut f = Vec::with_capacity(bytes.len() + 4);
-    f.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
-    f.extend_from_slice(bytes);
-    f
-}
-
 async fn read_frame<R: AsyncReadExt + Unpin>(s: &mut R) -> std::io::Result<Vec<u8>> {
-    let mut len = [0u8; 4];
-    s.read_exact(&mut len).await?;
-    let len = u32::from_le_bytes(len) as usize;
+    let invalid = |e: frame::FrameError| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+    let mut h = [0u8; frame::HEADER];
+    s.read_exact(&mut h).await?;
+    let (len, crc) = frame::header(&h);
     if len > MAX_FRAME {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("frame of {len} bytes exceeds {MAX_FRAME}"),
-        ));
+        return Err(invalid(frame::FrameError::TooLong {
+            len,
+            max: MAX_FRAME,
+        }));
     }
     let mut buf = vec![0u8; len];
     s.read_exact(&mut buf).await?;
+    frame::verify(&buf, crc).map_err(invalid)?;
     Ok(buf)
 }
 
@@ -82,7 +78,7 @@ impl PeerNet {
     pub fn send(&self, to: NodeId, msg: &Message) {
         if let Some(tx) = self.outbound.get(&to) {
             let body = serde_json::to_vec(msg).expect("a message always serializes");
-            if tx.try_send(Arc::new(frame(&body))).is_err() {
+            if tx.try_send(Arc::new(frame::encode(&body))).is_err() {
                 tracing::debug!(to, "peer queue full; message dropped");
             }
         }
@@ -161,7 +157,7 @@ async fn dial_loop(
     mut rx: mpsc::Receiver<Arc<Vec<u8>>>,
     t: LinkTimeouts,
 ) {
-    let hello = frame(&serde_json::to_vec(&me).expect("an id serializes"));
+    let hello = frame::encode(&serde_json::to_vec(&me).expect("an id serializes"));
     loop {
         let mut s = match tokio::time::timeout(t.connect, TcpStream::connect(addr)).await {
             Ok(Ok(s)) => s,
@@ -186,7 +182,7 @@ async fn dial_loop(
             let first = match tokio::time::timeout(KEEPALIVE, rx.recv()).await {
                 Ok(Some(f)) => f,
                 Ok(None) => return,
-                Err(_) => Arc::new(frame(&[])),
+                Err(_) => Arc::new(frame::encode(&[])),
             };
             // Coalesce whatever else is queued into one write.
             let mut buf = first.as_ref().clone();

@@ -1,11 +1,15 @@
-//! Snapshots: the committed tree at a zxid, as `[crc32 u32 LE][len u64 LE][JSON]`, written to a
-//! temporary file, fsynced and renamed into place.
+//! Snapshots: the committed tree at a zxid, as one [`frame`](crate::frame) holding its JSON,
+//! written to a temporary file, fsynced and renamed into place.
 
 use super::{sync_dir, Result, StorageError};
 use crate::core::tree::DataTree;
 use crate::core::zxid::Zxid;
+use crate::frame;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+/// The largest snapshot body a frame may hold (its length is a u32).
+const MAX_SNAPSHOT: usize = u32::MAX as usize;
 
 fn file_name(zxid: Zxid) -> String {
     format!("snapshot.{:016x}", zxid.0)
@@ -22,10 +26,16 @@ fn parse_name(name: &str) -> Option<Zxid> {
 /// Writes a snapshot durably.
 pub fn write(dir: &Path, zxid: Zxid, tree: &DataTree) -> Result<()> {
     let body = serde_json::to_vec(tree).expect("a tree always serializes");
-    let mut bytes = Vec::with_capacity(body.len() + 12);
-    bytes.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-    bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    bytes.extend_from_slice(&body);
+    if body.len() > MAX_SNAPSHOT {
+        return Err(StorageError::Corrupt {
+            path: dir.join(file_name(zxid)),
+            message: format!(
+                "a snapshot of {} bytes exceeds the frame limit of {MAX_SNAPSHOT}",
+                body.len()
+            ),
+        });
+    }
+    let bytes = frame::encode(&body);
     let tmp = dir.join(format!("{}.tmp", file_name(zxid)));
     let dst = dir.join(file_name(zxid));
     let mut f = std::fs::File::create(&tmp).map_err(|e| StorageError::io(&tmp, e))?;
@@ -38,14 +48,12 @@ pub fn write(dir: &Path, zxid: Zxid, tree: &DataTree) -> Result<()> {
 
 fn read(path: &Path) -> std::result::Result<DataTree, String> {
     let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
-    if bytes.len() < 12 {
-        return Err("shorter than its header".into());
-    }
-    let crc = u32::from_le_bytes(bytes[0..4].try_into().unwrap());
-    let len = u64::from_le_bytes(bytes[4..12].try_into().unwrap());
-    let body = &bytes[12..];
-    if body.len() as u64 != len || crc32fast::hash(body) != crc {
-        return Err("length or checksum mismatch".into());
+    let (body, len) = frame::decode(&bytes, MAX_SNAPSHOT).map_err(|e| e.to_string())?;
+    if len != bytes.len() {
+        return Err(format!(
+            "{} bytes after the snapshot's frame",
+            bytes.len() - len
+        ));
     }
     serde_json::from_slice(body).map_err(|e| e.to_string())
 }

@@ -1,15 +1,15 @@
-//! The transaction log: segment files `log.<first zxid hex>` of records
-//! `[len u32 LE][crc32 u32 LE][JSON entry]`. A record that does not read back whole (a torn
-//! write at kill -9) ends the log: the file is cut there and later segments are removed.
+//! The transaction log: segment files `log.<first zxid hex>` of records, each one
+//! [`frame`](crate::frame) holding a JSON entry. A record that does not read back whole (a
+//! torn write at kill -9) ends the log: the file is cut there and later segments are removed.
 
 use super::{sync_dir, Result, StorageError};
 use crate::core::txn::Entry;
 use crate::core::zxid::Zxid;
+use crate::frame;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-const HEADER: usize = 8;
 const MAX_RECORD: usize = 64 << 20;
 
 struct Segment {
@@ -62,25 +62,17 @@ fn read_segment(path: &Path) -> Result<SegmentRead> {
     let mut pos = 0usize;
     let mut torn = None;
     while pos < bytes.len() {
-        if bytes.len() - pos < HEADER {
-            torn = Some("partial record header".to_string());
-            break;
-        }
-        let len = u32::from_le_bytes(bytes[pos..pos + 4].try_into().unwrap()) as usize;
-        let crc = u32::from_le_bytes(bytes[pos + 4..pos + 8].try_into().unwrap());
-        if len > MAX_RECORD || bytes.len() - pos - HEADER < len {
-            torn = Some("partial record".to_string());
-            break;
-        }
-        let body = &bytes[pos + HEADER..pos + HEADER + len];
-        if crc32fast::hash(body) != crc {
-            torn = Some("checksum mismatch".to_string());
-            break;
-        }
+        let body = match frame::decode(&bytes[pos..], MAX_RECORD) {
+            Ok((body, _)) => body,
+            Err(e) => {
+                torn = Some(e.to_string());
+                break;
+            }
+        };
         match serde_json::from_slice::<Entry>(body) {
             Ok(entry) => {
                 let start = pos as u64;
-                pos += HEADER + len;
+                pos += frame::HEADER + body.len();
                 out.push(Record {
                     entry,
                     start,
@@ -104,9 +96,7 @@ fn encode(entries: &[Entry]) -> Vec<u8> {
     let mut buf = Vec::new();
     for e in entries {
         let body = serde_json::to_vec(e).expect("an entry always serializes");
-        buf.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        buf.extend_from_slice(&crc32fast::hash(&body).to_le_bytes());
-        buf.extend_from_slice(&body);
+        frame::encode_into(&mut buf, &body);
     }
     buf
 }

@@ -14,7 +14,7 @@ pub mod storage;
 pub use crate::core::{
     election::{Notification, ServerState, Vote},
     message::{Forwarded, LeadPacket, LearnPacket, Message},
-    peer::{Config, Durable, Effect, Input, Peer, StartError},
+    peer::{After, Config, Durable, Effect, Input, Peer, StartError},
     sync_plan::{SyncMode, SyncPlan},
     tree::{DataTree, Stat, TxnError, TxnOk},
     txn::{Entry, NodeId, Origin, Txn},

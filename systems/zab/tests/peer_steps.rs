@@ -59,6 +59,7 @@ fn follower_of_1(durable: Durable) -> (Peer, u64) {
                         session,
                         packet: LearnPacket::FollowerInfo { .. },
                     },
+                ..
             } => Some(session),
             _ => None,
         })

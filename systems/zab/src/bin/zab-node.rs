@@ -51,9 +51,12 @@ struct Args {
     /// Milliseconds a client request may wait for its outcome before `timeout`.
     #[arg(long, default_value_t = 5000)]
     request_timeout_ms: u64,
-    /// Re-introduce a historical bug (repeatable): ZOOKEEPER-3911, ZOOKEEPER-335.
+    /// Re-introduce a historical bug (repeatable); `--list-bugs` names them.
     #[arg(long = "bug")]
     bugs: Vec<String>,
+    /// Print the bugs `--bug` accepts, one a line (name, a tab, what it breaks), and exit.
+    #[arg(long, exclusive = true)]
+    list_bugs: bool,
 }
 
 fn parse_peers(s: &str) -> anyhow::Result<BTreeMap<u64, SocketAddr>> {
@@ -104,6 +107,10 @@ fn config(a: Args) -> anyhow::Result<NodeConfig> {
 
 fn main() {
     let args = Args::parse();
+    if args.list_bugs {
+        print!("{}", zab::bug::list());
+        return;
+    }
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(

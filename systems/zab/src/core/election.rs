@@ -27,6 +27,14 @@ impl Vote {
     pub fn better_than(&self, other: &Vote) -> bool {
         (self.epoch, self.zxid, self.leader) > (other.epoch, other.zxid, other.leader)
     }
+
+    /// The predicate before ZOOKEEPER-1419's fix: the id breaks a zxid tie whatever the
+    /// epochs, so a vote of a lower epoch can beat one of a higher epoch that beats it back.
+    pub fn better_than_zk1419(&self, other: &Vote) -> bool {
+        self.epoch > other.epoch
+            || (self.epoch == other.epoch && self.zxid > other.zxid)
+            || (self.zxid == other.zxid && self.leader > other.leader)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,6 +76,8 @@ pub struct Election {
     recv: BTreeMap<NodeId, Vote>,
     /// Votes of servers that left the election.
     out: BTreeMap<NodeId, (Vote, ServerState)>,
+    /// ZOOKEEPER-1419: compare votes by the pre-fix, non-total predicate.
+    pub zk1419: bool,
 }
 
 impl Election {
@@ -77,6 +87,16 @@ impl Election {
             vote: own,
             recv: BTreeMap::new(),
             out: BTreeMap::new(),
+            zk1419: false,
+        }
+    }
+
+    /// Whether vote `a` beats vote `b`: the one guard of the vote order.
+    fn beats(&self, a: &Vote, b: &Vote) -> bool {
+        if self.zk1419 {
+            a.better_than_zk1419(b)
+        } else {
+            a.better_than(b)
         }
     }
 
@@ -116,7 +136,7 @@ impl Election {
                     // candidacy and the sender's vote.
                     self.round = n.round;
                     self.recv.clear();
-                    self.vote = if n.vote.better_than(&own) {
+                    self.vote = if self.beats(&n.vote, &own) {
                         n.vote
                     } else {
                         own
@@ -127,7 +147,7 @@ impl Election {
                     // The sender is behind: tell it where we are; its vote does not count.
                     actions.push(ElectionAction::Reply(from));
                     return actions;
-                } else if n.vote.better_than(&self.vote) {
+                } else if self.beats(&n.vote, &self.vote) {
                     self.vote = n.vote;
                     self.recv.insert(me, self.vote);
                     actions.push(ElectionAction::Broadcast);
@@ -179,6 +199,14 @@ mod tests {
         assert!(v(1, 5, 1).better_than(&v(3, 4, 1)));
         assert!(v(3, 5, 1).better_than(&v(1, 5, 1)));
         assert!(!v(1, 5, 1).better_than(&v(1, 5, 1)));
+    }
+
+    #[test]
+    fn the_zk1419_predicate_is_not_an_order() {
+        // Same zxid: epoch 2 beats epoch 1, and the higher id of epoch 1 beats it back.
+        let (a, b) = (v(1, 5, 2), v(3, 5, 1));
+        assert!(a.better_than(&b) && !b.better_than(&a));
+        assert!(a.better_than_zk1419(&b) && b.better_than_zk1419(&a));
     }
 
     #[test]

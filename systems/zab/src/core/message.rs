@@ -63,6 +63,10 @@ pub enum LeadPacket {
         commit: Zxid,
     },
     Ping,
+    /// The answer to a forwarded sync the leader did not propose (ZOOKEEPER-1675 only).
+    Synced {
+        req: u64,
+    },
     /// A forwarded request the leader will not propose (it is not serving): a definite refusal.
     Reject {
         req: u64,

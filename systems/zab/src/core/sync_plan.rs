@@ -45,8 +45,19 @@ impl SyncMode {
 /// Plans the synchronization of a learner whose last logged zxid is `peer_last`. `log` holds
 /// the leader's proposals after `log_start` (ascending); `log_start` is minCommittedLog's
 /// predecessor (a committed zxid: the snapshot base or the last trimmed entry).
-pub fn plan(log: &VecDeque<Entry>, log_start: Zxid, peer_last: Zxid) -> SyncPlan {
+/// `diff_inside_window` re-introduces ZOOKEEPER-1154: a learner whose last zxid lies inside
+/// our history's range gets a DIFF whether or not that zxid is in our history.
+pub fn plan(
+    log: &VecDeque<Entry>,
+    log_start: Zxid,
+    peer_last: Zxid,
+    diff_inside_window: bool,
+) -> SyncPlan {
     if peer_last == log_start || log.binary_search_by_key(&peer_last, |e| e.zxid).is_ok() {
+        return SyncPlan::Diff { from: peer_last };
+    }
+    let last = log.back().map(|e| e.zxid).unwrap_or(log_start);
+    if diff_inside_window && log_start < peer_last && peer_last <= last {
         return SyncPlan::Diff { from: peer_last };
     }
     if peer_last < log_start {
@@ -82,37 +93,48 @@ mod tests {
         let l = log(&[(1, 3), (1, 4), (2, 1), (2, 2)]);
         let start = Zxid::new(1, 2);
         assert_eq!(
-            plan(&l, start, Zxid::new(2, 2)),
+            plan(&l, start, Zxid::new(2, 2), false),
             SyncPlan::Diff {
                 from: Zxid::new(2, 2)
             }
         );
         assert_eq!(
-            plan(&l, start, Zxid::new(1, 4)),
+            plan(&l, start, Zxid::new(1, 4), false),
             SyncPlan::Diff {
                 from: Zxid::new(1, 4)
             }
         );
-        assert_eq!(plan(&l, start, start), SyncPlan::Diff { from: start });
+        assert_eq!(
+            plan(&l, start, start, false),
+            SyncPlan::Diff { from: start }
+        );
         // A former leader's uncommitted (1,5): roll back to (1,4), then diff.
         assert_eq!(
-            plan(&l, start, Zxid::new(1, 5)),
+            plan(&l, start, Zxid::new(1, 5), false),
             SyncPlan::Trunc {
                 to: Zxid::new(1, 4)
             }
         );
         // Ahead of everything we have.
         assert_eq!(
-            plan(&l, start, Zxid::new(3, 1)),
+            plan(&l, start, Zxid::new(3, 1), false),
             SyncPlan::Trunc {
                 to: Zxid::new(2, 2)
             }
         );
-        assert_eq!(plan(&l, start, Zxid::new(1, 1)), SyncPlan::Snap);
-        assert_eq!(plan(&l, start, Zxid::ZERO), SyncPlan::Snap);
+        assert_eq!(plan(&l, start, Zxid::new(1, 1), false), SyncPlan::Snap);
+        assert_eq!(plan(&l, start, Zxid::ZERO, false), SyncPlan::Snap);
         assert_eq!(
-            plan(&log(&[]), Zxid::ZERO, Zxid::ZERO),
+            plan(&log(&[]), Zxid::ZERO, Zxid::ZERO, false),
             SyncPlan::Diff { from: Zxid::ZERO }
         );
+        // ZOOKEEPER-1154: the uncommitted (1,5) inside our range gets a DIFF, not a TRUNC.
+        assert_eq!(
+            plan(&l, start, Zxid::new(1, 5), true),
+            SyncPlan::Diff {
+                from: Zxid::new(1, 5)
+            }
+        );
+        assert_eq!(plan(&l, start, Zxid::new(1, 1), true), SyncPlan::Snap);
     }
 }

@@ -1,13 +1,13 @@
 //! The event loop: feeds ticks, peer messages and client commands to the pure [`Peer`] and
-//! executes its effects. Group commit: everything that arrived while the previous batch was
-//! being made durable is fed in at once, its log writes share one fsync, and only then do its
-//! messages and replies go out.
+//! executes its effects by the barriers the core put on them (`core/peer/effects.rs`). Group
+//! commit: everything that arrived while the previous batch was being made durable is fed in
+//! at once, and its log writes share one fsync.
 
 use super::client::{self, Command, ReadOp};
 use super::peer_net::{LinkTimeouts, PeerNet};
 use crate::bug::BugSet;
-use crate::core::message::{LearnPacket, Message};
-use crate::core::peer::{Config, Effect, Input, Peer};
+use crate::core::message::Message;
+use crate::core::peer::{After, Config, Effect, Input, Peer};
 use crate::core::tree::{Stat, TxnOk, TxnResult};
 use crate::core::txn::NodeId;
 use crate::core::zxid::Zxid;
@@ -76,8 +76,8 @@ struct Node {
     snap_threshold: u64,
     snapshotting: bool,
     snap_done: mpsc::Sender<Result<Option<Zxid>, String>>,
-    /// The number of voting servers.
-    ensemble: usize,
+    /// Durable writes executed since the start (reported to the peer: `Peer::persisted`).
+    writes_done: u64,
 }
 
 /// Runs a node until a fatal error (an unusable data directory, a failed disk write).
@@ -89,7 +89,6 @@ pub async fn run(cfg: NodeConfig) -> anyhow::Result<()> {
         voters.push(cfg.id);
     }
     voters.sort_unstable();
-    let ensemble = voters.len();
     let core_cfg = Config {
         id: cfg.id,
         voters,
@@ -138,7 +137,7 @@ pub async fn run(cfg: NodeConfig) -> anyhow::Result<()> {
         applied_since_snap: 0,
         snapshotting: false,
         snap_done: snap_tx,
-        ensemble,
+        writes_done: 0,
     };
     node.flush()?;
     let mut ticker = tokio::time::interval(node.cfg.tick);
@@ -173,29 +172,6 @@ pub async fn run(cfg: NodeConfig) -> anyhow::Result<()> {
     }
 }
 
-/// Effects that change the epoch or rewrite history: everything else in their batch waits for
-/// them to be durable, in order.
-fn is_strict(e: &Effect) -> bool {
-    matches!(
-        e,
-        Effect::PersistAcceptedEpoch(_)
-            | Effect::PersistCurrentEpoch(_)
-            | Effect::PersistUpdatingEpoch(_)
-            | Effect::Truncate(_)
-            | Effect::InstallSnapshot { .. }
-    )
-}
-
-fn is_ack(msg: &Message) -> bool {
-    matches!(
-        msg,
-        Message::Learn {
-            packet: LearnPacket::Ack { .. },
-            ..
-        }
-    )
-}
-
 fn threshold(snap_count: u64) -> u64 {
     let half = (snap_count / 2).max(1);
     rand::thread_rng().gen_range(half..=snap_count.max(half))
@@ -215,8 +191,7 @@ impl Node {
                 min_zxid,
                 reply,
             } => {
-                // Answered after this batch's effects are durable (see `flush`): a
-                // one-server ensemble commits a write in the batch that logs it.
+                // Answered at the end of this batch (`serve_reads`), from committed state.
                 let deadline = Instant::now() + self.cfg.request_timeout / 2;
                 self.waiting.push(WaitingRead {
                     min_zxid,
@@ -305,134 +280,102 @@ impl Node {
         self.pending.retain(|_, tx| !tx.is_closed());
     }
 
-    /// Executes the peer's effects: durable ones first under one fsync, then the rest; in a
-    /// steady broadcast batch, what does not depend on this batch's fsync goes out before it.
+    /// Executes the peer's effects, and those its progress reports produce, until none is
+    /// left; then answers waiting reads and maybe takes a snapshot.
     fn flush(&mut self) -> anyhow::Result<()> {
-        let effects = self.peer.take_effects();
-        if effects.is_empty() {
-            self.serve_reads();
-            return Ok(());
-        }
-        let strict = effects.iter().any(is_strict);
-        let leading = self.peer.established_epoch().is_some();
-        let following = self.peer.state() == crate::ServerState::Following && self.peer.serving();
-        // What may go out before this batch's fsync, in a batch without epoch changes,
-        // truncations or snapshot installs:
-        // - An established leader sends all its messages (PROPOSALs, COMMITs of earlier
-        //   entries, pings), as ZooKeeper does, so that its fsync and the followers' overlap.
-        //   Safe: the leader counts its own acknowledgement of an entry only when it decides a
-        //   commit, which happens in a later batch, after this batch's fsync has returned; and
-        //   nothing it sends depends on this batch's appends being durable.
-        // - A serving follower forwards its clients' writes (they claim nothing about its log).
-        //   Its ACKs wait: an ACK says "durably logged".
-        // - In an ensemble of two or more, replies and reads: a reply answers a committed
-        //   transaction, and a commit needs a quorum of durable copies — for a follower, of
-        //   copies elsewhere; for a leader, its own copy of an entry a follower acknowledged
-        //   was made durable in the batch that sent it, before that ACK was read. A one-server
-        //   ensemble commits in the batch that logs, so there everything waits for the fsync.
-        let early_replies = !strict && self.ensemble > 1 && (leading || following);
-        let early = |e: &Effect| -> bool {
-            if strict {
-                return false;
+        loop {
+            let effects = self.peer.take_effects();
+            if effects.is_empty() {
+                break;
             }
-            match e {
-                Effect::Send { msg, .. } => {
-                    leading
-                        || (following
-                            && matches!(
-                                msg,
-                                Message::Learn {
-                                    packet: LearnPacket::Forward { .. },
-                                    ..
-                                }
-                            ))
-                }
-                Effect::Reply { .. } | Effect::Unavailable { .. } | Effect::Abandoned { .. } => {
-                    early_replies
-                }
-                _ => false,
-            }
-        };
-        let sent_early: Vec<bool> = effects.iter().map(early).collect();
-        for (e, _) in effects.iter().zip(&sent_early).filter(|(_, &x)| x) {
-            self.deliver(e);
-        }
-        if early_replies {
-            self.serve_reads();
-        }
-        // Disk writes run right here, blocking the event loop's thread (zab-node runs the loop
-        // on its main thread, outside the runtime's worker): the event loop must not go on
-        // before they are durable anyway, and the worker keeps the network and client tasks
-        // moving (and queuing the next batch) meanwhile.
-        (|| -> anyhow::Result<()> {
-            // Consecutive appends go out in one write; everything under one fsync.
-            let mut batch: Vec<crate::core::txn::Entry> = Vec::new();
-            for e in &effects {
-                if let Effect::Append(entries) = e {
-                    batch.extend(entries.iter().cloned());
-                    continue;
-                }
-                if is_strict(e) && !batch.is_empty() {
-                    self.dir.log.append(&std::mem::take(&mut batch))?;
-                }
-                match e {
-                    Effect::PersistAcceptedEpoch(a) => self.dir.persist_accepted(*a)?,
-                    Effect::PersistCurrentEpoch(c) => self.dir.persist_current(*c)?,
-                    Effect::PersistUpdatingEpoch(u) => self.dir.persist_updating(*u)?,
-                    Effect::Truncate(z) => self.dir.log.truncate(*z)?,
-                    Effect::InstallSnapshot { zxid, tree } => {
-                        self.dir.install_snapshot(*zxid, tree)?
-                    }
-                    _ => {}
-                }
-            }
-            if !batch.is_empty() {
-                self.dir.log.append(&batch)?;
-            }
-            self.dir.log.sync()?;
-            Ok(())
-        })()
-        .context("cannot persist to the data directory")?;
-        // ACKs are cumulative: of a batch's ACKs to one leader only the last matters.
-        let mut last_ack: HashMap<NodeId, usize> = HashMap::new();
-        for (i, e) in effects.iter().enumerate() {
-            if let Effect::Send { to, msg } = e {
-                if is_ack(msg) {
-                    last_ack.insert(*to, i);
-                }
-            }
-        }
-        for (i, e) in effects.iter().enumerate() {
-            if sent_early[i] {
-                continue;
-            }
-            match e {
-                Effect::Send { to, msg } if is_ack(msg) && last_ack.get(to) != Some(&i) => {}
-                Effect::Applied(_) => self.applied_since_snap += 1,
-                e => self.deliver(e),
-            }
+            self.execute(effects)?;
         }
         self.serve_reads();
         self.maybe_snapshot();
         Ok(())
     }
 
-    /// Sends a message or answers a client.
-    fn deliver(&mut self, e: &Effect) {
+    /// Executes one batch of effects by the core's barriers (`core/peer/effects.rs`): every
+    /// output not marked `After::Durable` leaves at once; the durable writes run in order, a
+    /// `Sync` being an fsync, and the batch ends with one; then the peer hears how far its
+    /// writes are durable, and the held sends leave, in order.
+    fn execute(&mut self, effects: Vec<Effect>) -> anyhow::Result<()> {
+        let mut writes = Vec::new();
+        let mut held = Vec::new();
+        for e in effects {
+            match e {
+                Effect::Send {
+                    after: After::Durable,
+                    ..
+                } => held.push(e),
+                e if e.is_write() || e == Effect::Sync => writes.push(e),
+                e => self.deliver(e),
+            }
+        }
+        if !writes.is_empty() {
+            // Reads answer committed state, which never waits for this server's disk.
+            self.serve_reads();
+            // Disk writes run right here, blocking the event loop's thread (zab-node runs the
+            // loop on its main thread, outside the runtime's workers): the workers keep the
+            // network and client tasks moving (and queuing the next batch) meanwhile.
+            self.write(writes)
+                .context("cannot persist to the data directory")?;
+        }
+        for e in held {
+            self.deliver(e);
+        }
+        Ok(())
+    }
+
+    /// Runs durable writes in order (consecutive appends as one write) and fsyncs at every
+    /// barrier and at the end; then tells the peer.
+    fn write(&mut self, writes: Vec<Effect>) -> anyhow::Result<()> {
+        let count = writes.iter().filter(|e| e.is_write()).count() as u64;
+        let mut appends: Vec<crate::core::txn::Entry> = Vec::new();
+        for e in writes {
+            if let Effect::Append(entries) = e {
+                appends.extend(entries);
+                continue;
+            }
+            if !appends.is_empty() {
+                self.dir.log.append(&std::mem::take(&mut appends))?;
+            }
+            match e {
+                Effect::PersistAcceptedEpoch(a) => self.dir.persist_accepted(a)?,
+                Effect::PersistCurrentEpoch(c) => self.dir.persist_current(c)?,
+                Effect::PersistUpdatingEpoch(u) => self.dir.persist_updating(u)?,
+                Effect::Truncate(z) => self.dir.log.truncate(z)?,
+                Effect::InstallSnapshot { zxid, tree } => self.dir.install_snapshot(zxid, &tree)?,
+                Effect::Sync => self.dir.log.sync()?,
+                _ => unreachable!("only durable writes and barriers are passed here"),
+            }
+        }
+        if !appends.is_empty() {
+            self.dir.log.append(&appends)?;
+        }
+        self.dir.log.sync()?;
+        self.writes_done += count;
+        self.peer.persisted(self.writes_done);
+        Ok(())
+    }
+
+    /// Sends a message, answers a client or counts an applied transaction.
+    fn deliver(&mut self, e: Effect) {
         match e {
-            Effect::Send { to, msg } => self.net.send(*to, msg),
+            Effect::Send { to, msg, .. } => self.net.send(to, &msg),
+            Effect::Applied(_) => self.applied_since_snap += 1,
             Effect::Reply { req, zxid, result } => {
-                if let Some(tx) = self.pending.remove(req) {
-                    let _ = tx.send(txn_response(*zxid, result.clone()));
+                if let Some(tx) = self.pending.remove(&req) {
+                    let _ = tx.send(txn_response(zxid, result));
                 }
             }
             Effect::Unavailable { req, reason } => {
-                if let Some(tx) = self.pending.remove(req) {
-                    let _ = tx.send(Response::err(None, code::UNAVAILABLE, true, *reason));
+                if let Some(tx) = self.pending.remove(&req) {
+                    let _ = tx.send(Response::err(None, code::UNAVAILABLE, true, reason));
                 }
             }
             Effect::Abandoned { req } => {
-                if let Some(tx) = self.pending.remove(req) {
+                if let Some(tx) = self.pending.remove(&req) {
                     let _ = tx.send(Response::err(
                         None,
                         code::LEADERSHIP_LOST,

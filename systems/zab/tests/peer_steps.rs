@@ -183,6 +183,22 @@ fn newleader_is_acknowledged_only_after_history_and_epoch_are_durable() {
         marker < append && append < current && current < unmark && unmark < ack,
         "{fx:?}"
     );
+    // The barriers: the history is durable before currentEpoch is written, and the ACK waits
+    // for both.
+    assert!(
+        fx[append..current].contains(&Effect::Sync),
+        "no barrier between the history and currentEpoch: {fx:?}"
+    );
+    assert!(
+        matches!(
+            fx[ack],
+            Effect::Send {
+                after: zab::After::Durable,
+                ..
+            }
+        ),
+        "{fx:?}"
+    );
     // Only the committed prefix is applied; not serving before UPTODATE.
     assert_eq!(p.committed(), Zxid::new(2, 1));
     assert!(!p.serving());

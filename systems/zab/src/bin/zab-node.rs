@@ -16,21 +16,21 @@ use zab::server::{run, NodeConfig};
 )]
 struct Args {
     /// This server's id (a positive integer, unique in the ensemble).
-    #[arg(long)]
-    id: u64,
+    #[arg(long, required_unless_present = "list_bugs")]
+    id: Option<u64>,
     /// Address for client connections (Contract 2, JSON lines).
-    #[arg(long)]
-    client_addr: SocketAddr,
+    #[arg(long, required_unless_present = "list_bugs")]
+    client_addr: Option<SocketAddr>,
     /// Address for connections from the other servers.
-    #[arg(long)]
-    peer_addr: SocketAddr,
+    #[arg(long, required_unless_present = "list_bugs")]
+    peer_addr: Option<SocketAddr>,
     /// Every server's peer address as a comma-separated list of id=host:port (this server's
     /// entry may be omitted). The addresses may be proxies.
-    #[arg(long)]
-    peers: String,
+    #[arg(long, required_unless_present = "list_bugs")]
+    peers: Option<String>,
     /// Data directory (epoch files, transaction log, snapshots).
-    #[arg(long)]
-    data_dir: PathBuf,
+    #[arg(long, required_unless_present = "list_bugs")]
+    data_dir: Option<PathBuf>,
     /// Length of a tick in milliseconds.
     #[arg(long, default_value_t = 50)]
     tick_ms: u64,
@@ -85,16 +85,17 @@ fn config(a: Args) -> anyhow::Result<NodeConfig> {
     for b in &a.bugs {
         bugs.insert(b.parse::<Bug>()?);
     }
-    let peers = parse_peers(&a.peers)?;
+    let need = |name: &str| anyhow::anyhow!("{name} is required (see --help)");
+    let peers = parse_peers(a.peers.as_deref().ok_or_else(|| need("--peers"))?)?;
     if a.tick_ms == 0 || a.init_limit == 0 || a.sync_limit == 0 || a.snap_count == 0 {
         anyhow::bail!("--tick-ms, --init-limit, --sync-limit and --snap-count must be positive");
     }
     Ok(NodeConfig {
-        id: a.id,
-        client_addr: a.client_addr,
-        peer_addr: a.peer_addr,
+        id: a.id.ok_or_else(|| need("--id"))?,
+        client_addr: a.client_addr.ok_or_else(|| need("--client-addr"))?,
+        peer_addr: a.peer_addr.ok_or_else(|| need("--peer-addr"))?,
         peers,
-        data_dir: a.data_dir,
+        data_dir: a.data_dir.ok_or_else(|| need("--data-dir"))?,
         tick: Duration::from_millis(a.tick_ms),
         init_limit: a.init_limit,
         sync_limit: a.sync_limit,

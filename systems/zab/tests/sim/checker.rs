@@ -78,13 +78,14 @@ pub struct Checker {
     pub chain: BTreeMap<Zxid, (Entry, Zxid)>,
     pub leaders: BTreeMap<u32, NodeId>,
     pub submitted: HashMap<u64, Txn>,
+    /// The zxids of acknowledged writes (sync replies are checked, not recorded).
     pub acked: BTreeSet<Zxid>,
     /// Requests answered with a definite refusal or an unknown outcome.
     pub refused: BTreeSet<u64>,
     /// Request id → the zxid of the first committed transaction that carried it.
     pub rid_first: HashMap<String, Zxid>,
     pub rid_of: HashMap<u64, String>,
-    /// A sync request → the newest zxid acknowledged to any client before it was issued.
+    /// A sync request → the newest write acknowledged to any client before it was issued.
     pub sync_floor: HashMap<u64, Zxid>,
 }
 
@@ -170,10 +171,11 @@ impl Checker {
                 return violation(
                     Invariant::StaleReadAfterSync,
                     format!(
-                        "n{node} answered sync {req} at {zxid}, but {floor} was acknowledged before it was issued"
+                        "n{node} answered sync {req} at {zxid}, but write {floor} was acknowledged before it was issued"
                     ),
                 );
             }
+            return Ok(());
         }
         self.acked.insert(zxid);
         if let Some(rid) = self.rid_of.get(&req) {

@@ -53,8 +53,10 @@ pub struct Sim {
     dup: f64,
     /// How often a step's writes are synced right after it (in chaos).
     p_sync: f64,
-    committed_log_max: usize,
+    pub committed_log_max: usize,
     pub bugs: BugSet,
+    /// Servers whose disk is synced only by explicit `sync` calls (targeted scenarios).
+    pub manual_sync: BTreeSet<NodeId>,
     pub wrong: Option<WrongBarrier>,
     pub trace: Vec<String>,
     pub stats: Stats,
@@ -114,6 +116,7 @@ impl Sim {
             p_sync,
             committed_log_max,
             bugs,
+            manual_sync: BTreeSet::new(),
             wrong: None,
             trace: Vec::new(),
             stats: Stats::default(),
@@ -296,7 +299,9 @@ impl Sim {
         }
         self.drain(id)?;
         // The disk catches up now, later, or partly (a barrier at a time).
-        if !may_crash || self.rng.gen_bool(self.p_sync) {
+        if self.manual_sync.contains(&id) {
+            // The scenario syncs this server itself.
+        } else if !may_crash || self.rng.gen_bool(self.p_sync) {
             self.sync(id, usize::MAX)?;
         } else if self.rng.gen_bool(0.3) {
             let segs = self.nodes[&id].pending.segments();
@@ -528,8 +533,15 @@ impl Sim {
 
     /// One fault-free round: every server ticks (its disk synced), then the network drains.
     pub fn quiet_round(&mut self) -> Checked {
-        for id in self.voters.clone() {
-            self.sync(id, usize::MAX)?;
+        self.quiet_round_of(&self.voters.clone())
+    }
+
+    /// A fault-free round in which only `ids` tick (the others are paused).
+    pub fn quiet_round_of(&mut self, ids: &[NodeId]) -> Checked {
+        for &id in ids {
+            if !self.manual_sync.contains(&id) {
+                self.sync(id, usize::MAX)?;
+            }
             self.step_node(id, Input::Tick, false)?;
         }
         let mut k = 0;

@@ -154,15 +154,13 @@ fn acks_before_the_fsync_lose_committed_transactions() {
     assert_eq!(invariant, Invariant::CommittedLost);
 }
 
-/// A shell that ignores the write barriers (currentEpoch may reach the disk before the
-/// history it vouches for) breaks the simulation too.
+/// A shell that ignores the write barriers breaks the simulation too: a proposal of a new
+/// epoch reaches the disk while the currentEpoch written before it does not, and the server
+/// refuses to restart (currentEpoch below its log's epoch).
 #[test]
 fn ignoring_write_barriers_is_caught() {
-    let (_, invariant) = first_failing_seed_with(WrongBarrier::WritesIgnoreSync, 0..3000);
-    assert!(
-        matches!(invariant, Invariant::CommittedLost | Invariant::Recovery),
-        "{invariant:?}"
-    );
+    let (_, invariant) = first_failing_seed_with(WrongBarrier::WritesIgnoreSync, 0..1000);
+    assert_eq!(invariant, Invariant::Recovery);
 }
 
 /// More seeds, by hand: `ZAB_SEEDS=1000..20000 cargo test --release -p zab --test simulation many -- --ignored`.

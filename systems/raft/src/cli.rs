@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Arg, ArgAction, CommandFactory, FromArgMatches, Parser};
 
 use crate::bugs::{self, Bug};
 use crate::node::NodeConfig;
@@ -46,6 +46,45 @@ pub struct Args {
     /// Switch on a deliberately re-introduced bug (repeatable).
     #[arg(long = "bug", value_name = "NAME", value_parser = bugs::parse)]
     pub bugs: Vec<Bug>,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Invocation {
+    /// Run a node.
+    Run(Args),
+    /// `--list-bugs`: print the bug switches (one per line: name, a tab, what it breaks).
+    ListBugs,
+}
+
+/// The command line: the node's arguments plus `--list-bugs`, which needs none of them.
+fn command() -> clap::Command {
+    Args::command().arg(
+        Arg::new("list-bugs")
+            .long("list-bugs")
+            .action(ArgAction::SetTrue)
+            .exclusive(true)
+            .help("Print the bugs --bug can switch on (name, a tab, what it breaks) and exit"),
+    )
+}
+
+/// Parses `argv` (program name first).
+pub fn parse_from<I, T>(argv: I) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let m = command().try_get_matches_from(argv)?;
+    if m.get_flag("list-bugs") {
+        return Ok(Invocation::ListBugs);
+    }
+    Args::from_arg_matches(&m).map(Invocation::Run)
+}
+
+/// Parses the process's command line; on bad arguments prints clap's message and exits 2
+/// (`--help` and `--version` exit 0).
+pub fn parse() -> Invocation {
+    parse_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
 }
 
 impl Args {
@@ -125,7 +164,7 @@ impl Args {
             heartbeat_ticks: ticks(self.heartbeat),
             snapshot_threshold: self.snapshot_threshold,
             request_timeout: Duration::from_millis(self.request_timeout.max(1)),
-            bugs: self.bugs.clone(),
+            bugs: self.bugs.iter().copied().collect(),
         })
     }
 }
@@ -133,6 +172,17 @@ impl Args {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_bugs_needs_no_other_argument() {
+        assert!(matches!(
+            parse_from(["raft-node", "--list-bugs"]),
+            Ok(Invocation::ListBugs)
+        ));
+        assert!(parse_from(["raft-node", "--list-bugs", "--id", "n1"]).is_err());
+        let e = parse_from(["raft-node"]).unwrap_err().to_string();
+        assert!(e.contains("--id"), "{e}");
+    }
 
     fn args(extra: &[&str]) -> Result<Args, clap::Error> {
         let mut v = vec![

@@ -12,11 +12,14 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 use wire::{code, Op, Request, Response};
 
-use crate::bugs::Bug;
+use crate::bugs::Bugs;
 use crate::core::{Config, Entry, Index, Message, NodeId, Raft, Snapshot};
 use crate::kv::{Command, Kv, KvOp, Origin, Outcome};
 use crate::storage::{snapshot, wal::Wal};
 use crate::transport::Outbound;
+
+/// How often `--bug unsynced-ack` fsyncs the log (the correct build syncs every `Ready`).
+const UNSYNCED_ACK_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Where a client's response goes: its connection's writer.
 pub type Reply = UnboundedSender<Response>;
@@ -43,7 +46,8 @@ pub struct NodeConfig {
     pub heartbeat_ticks: u32,
     pub snapshot_threshold: u64,
     pub request_timeout: Duration,
-    pub bugs: Vec<Bug>,
+    /// The re-introduced bugs switched on (`--bug`); `Bugs::NONE` for the correct build.
+    pub bugs: Bugs,
 }
 
 struct PendingWrite {
@@ -108,7 +112,7 @@ impl Node {
             heartbeat_ticks: cfg.heartbeat_ticks,
             max_entries_per_msg: 512,
             max_inflight: 64,
-            bug_no_figure8: cfg.bugs.contains(&Bug::NoFigure8),
+            bugs: cfg.bugs,
         };
         let raft = Raft::new(core_cfg, rec.hard_state, snap, rec.entries, rand::random());
         Ok(Node {
@@ -161,10 +165,6 @@ impl Node {
         }
     }
 
-    fn bug(&self, b: Bug) -> bool {
-        self.cfg.bugs.contains(&b)
-    }
-
     fn name_of(&self, id: Option<NodeId>) -> Value {
         id.and_then(|i| self.cfg.names.get(&i))
             .map_or(Value::Null, |n| Value::String(n.clone()))
@@ -193,10 +193,6 @@ impl Node {
                     .with("last_index", json!(s.last_index))
                     .with("snapshot_index", json!(s.snapshot_index));
                 let _ = reply.send(r);
-                return;
-            }
-            Op::Read { key } if self.bug(Bug::LocalRead) => {
-                let _ = reply.send(Response::ok_with(id, "value", self.kv.read(&key)));
                 return;
             }
             Op::Read { key } => {
@@ -262,7 +258,7 @@ impl Node {
     /// Answers the requests whose deadline passed. Their fate is unknown.
     fn expire(&mut self, now: Instant) {
         let ms = self.cfg.request_timeout.as_millis();
-        let definite = self.bug(Bug::DefiniteTimeout);
+        let definite = self.cfg.bugs.timeout_is_definite();
         self.writes.retain(|_, w| {
             if w.deadline > now {
                 return true;
@@ -302,9 +298,9 @@ impl Node {
             }
             self.wal.put_entries(&ready.entries);
             if ready.must_sync() {
-                if !self.bug(Bug::UnsyncedAck) {
+                if !self.cfg.bugs.syncs_lazily() {
                     self.wal.sync()?;
-                } else if self.last_sync.elapsed() >= Duration::from_millis(500) {
+                } else if self.last_sync.elapsed() >= UNSYNCED_ACK_INTERVAL {
                     self.wal.sync()?;
                     self.last_sync = Instant::now();
                 }

@@ -3,14 +3,19 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Parser;
-use raft::cli::Args;
+use raft::cli::{Args, Invocation};
 use raft::node::{Input, Node};
 use raft::transport::{self, Outbound};
 use tokio::net::TcpListener;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match raft::cli::parse() {
+        Invocation::Run(args) => args,
+        Invocation::ListBugs => {
+            print!("{}", raft::bugs::listing());
+            return ExitCode::SUCCESS;
+        }
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -2,6 +2,7 @@
 //! stable (persisted) marks.
 
 use super::types::{Entry, Index, Snapshot, Term};
+use crate::bugs::{Bug, Bugs};
 
 /// The log as the core sees it. Entries up to `stable` are on the node's stable storage; the
 /// rest are handed to the shell by the next `Ready`.
@@ -147,6 +148,31 @@ impl RaftLog {
         true
     }
 
+    /// Cuts every entry after `index` (never a committed one). Returns whether it did.
+    fn truncate_after(&mut self, index: Index) -> bool {
+        if index < self.commit || index < self.snap_index {
+            return false;
+        }
+        self.entries.truncate((index - self.snap_index) as usize);
+        self.stable = self.stable.min(index);
+        true
+    }
+
+    /// Advances commit to the leader's commit index, bounded by `verified`: the prefix of our
+    /// log known to match the leader's (copycat#265). `--bug follower-overcommit` bounds it by
+    /// our own last index only, so a stale tail past the verified prefix can commit.
+    pub fn commit_from_leader(&mut self, leader_commit: Index, verified: Index, bugs: Bugs) {
+        let bound = if bugs.has(Bug::FollowerOvercommit) {
+            self.last_index()
+        } else {
+            verified.min(self.last_index())
+        };
+        let c = leader_commit.min(bound);
+        if c > self.commit {
+            self.commit = c;
+        }
+    }
+
     /// The follower side of AppendEntries: if our log holds (`prev_index`, `prev_term`), write the
     /// new entries over any conflicting suffix (never at or below commit) and advance commit.
     /// Returns the index of the last entry of the message, or `None` on a mismatch.
@@ -156,14 +182,25 @@ impl RaftLog {
         prev_term: Term,
         entries: &[Entry],
         leader_commit: Index,
+        bugs: Bugs,
     ) -> Option<Index> {
         if self.term(prev_index) != Some(prev_term) {
             return None;
         }
         let last_new = prev_index + entries.len() as u64;
-        let conflict = entries
-            .iter()
-            .position(|e| self.term(e.index) != Some(e.term));
+        // Only a conflict cuts the log: entries that match stay, and so does anything past the
+        // message (it may be newer than the message). `--bug truncate-matching` cuts after
+        // `prev_index` on every append (raftos#26).
+        let conflict = if bugs.has(Bug::TruncateMatching) && self.last_index() > prev_index {
+            if !self.truncate_after(prev_index) {
+                return None;
+            }
+            (!entries.is_empty()).then_some(0)
+        } else {
+            entries
+                .iter()
+                .position(|e| self.term(e.index) != Some(e.term))
+        };
         if let Some(k) = conflict {
             if !self.overwrite(&entries[k..]) {
                 tracing::error!(
@@ -174,10 +211,7 @@ impl RaftLog {
                 return None;
             }
         }
-        let new_commit = leader_commit.min(last_new);
-        if new_commit > self.commit {
-            self.commit = new_commit;
-        }
+        self.commit_from_leader(leader_commit, last_new, bugs);
         Some(last_new)
     }
 
@@ -258,17 +292,17 @@ mod tests {
         let mut l = RaftLog::restore(None, vec![e(1, 1), e(2, 1), e(3, 1), e(4, 1)]);
         l.commit = 2;
         // A conflict at 3 (above commit) cuts the suffix.
-        assert_eq!(l.maybe_append(2, 1, &[e(3, 2)], 3), Some(3));
+        assert_eq!(l.maybe_append(2, 1, &[e(3, 2)], 3, Bugs::NONE), Some(3));
         assert_eq!((l.last_index(), l.term(3), l.commit), (3, Some(2), 3));
         // Matching entries are not rewritten, and a shorter message does not cut the log.
         l.push(2, vec![9]);
-        assert_eq!(l.maybe_append(2, 1, &[e(3, 2)], 3), Some(3));
+        assert_eq!(l.maybe_append(2, 1, &[e(3, 2)], 3, Bugs::NONE), Some(3));
         assert_eq!(l.last_index(), 4);
         // A "conflict" at or below commit is refused and changes nothing.
-        assert_eq!(l.maybe_append(1, 1, &[e(2, 5)], 9), None);
+        assert_eq!(l.maybe_append(1, 1, &[e(2, 5)], 9, Bugs::NONE), None);
         assert_eq!((l.term(2), l.last_index(), l.commit), (Some(1), 4, 3));
         // A mismatching prev entry is rejected.
-        assert_eq!(l.maybe_append(4, 7, &[e(5, 7)], 9), None);
+        assert_eq!(l.maybe_append(4, 7, &[e(5, 7)], 9, Bugs::NONE), None);
     }
 
     #[test]

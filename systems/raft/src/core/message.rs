@@ -49,8 +49,11 @@ pub enum Body {
         hint_term: Term,
     },
     /// Leader liveness, commit propagation and the ReadIndex confirmation round `read_seq`.
+    /// `matched` is how far the leader knows the follower's log to match its own: the
+    /// follower may take the leader's `commit` only up to there.
     Heartbeat {
         commit: Index,
+        matched: Index,
         read_seq: u64,
     },
     HeartbeatResp {

@@ -1,5 +1,6 @@
 //! The pure Raft core: no I/O, no clock, randomness only from a seed.
 
+pub mod invariants;
 pub mod log;
 pub mod message;
 pub mod progress;

@@ -17,6 +17,7 @@ use super::log::RaftLog;
 use super::message::{Body, Message};
 use super::progress::{Progress, State};
 use super::types::{Entry, HardState, Index, NodeId, ReadFailure, ReadState, Role, Snapshot, Term};
+use crate::bugs::{Bug, Bugs};
 
 /// The core's parameters.
 #[derive(Clone, Debug)]
@@ -32,8 +33,9 @@ pub struct Config {
     pub max_entries_per_msg: usize,
     /// Most appends in flight to one follower while streaming.
     pub max_inflight: usize,
-    /// Bug switch (`--bug no-figure8`): commit older-term entries by counting replicas.
-    pub bug_no_figure8: bool,
+    /// The re-introduced bugs switched on (`--bug`; `Bugs::NONE` is the correct build). Each
+    /// is tested at the one guard it weakens; see `crate::bugs`.
+    pub bugs: Bugs,
 }
 
 /// Why a proposal or read was refused without being proposed: no leader is known.
@@ -60,6 +62,14 @@ impl Ready {
     pub fn must_sync(&self) -> bool {
         self.hard_state.is_some() || self.snapshot.is_some() || !self.entries.is_empty()
     }
+}
+
+/// A ReadIndex confirmation round: its sequence number and the tick (of this node's own clock)
+/// at which its heartbeats went out.
+#[derive(Clone, Copy, Debug)]
+struct ReadRound {
+    seq: u64,
+    sent_at: u64,
 }
 
 /// A read waiting for its heartbeat round.
@@ -94,6 +104,8 @@ pub struct Raft {
     leader: Option<NodeId>,
     log: RaftLog,
     persisted_hs: HardState,
+    /// Ticks seen since this node started (its own clock; it stops while the process is paused).
+    ticks: u64,
     election_elapsed: u32,
     randomized_timeout: u32,
     heartbeat_elapsed: u32,
@@ -106,6 +118,14 @@ pub struct Raft {
     bcast_pending: bool,
     read_seq: u64,
     read_round_pending: bool,
+    /// Confirmation rounds sent and not yet confirmed by a quorum.
+    read_rounds: VecDeque<ReadRound>,
+    /// When (own ticks) the newest round a quorum confirmed was sent: the start of the lease a
+    /// leader would hold if it trusted its clock (only `--bug lease-read` serves reads on it).
+    lease_from: Option<u64>,
+    /// Whether this node was the leader when it last handed out a `Ready`, i.e. as far as the
+    /// shell's current batch of client writes knows (`--bug term-stamp` trusts it).
+    led_at_ready: bool,
     pending_reads: VecDeque<PendingRead>,
     /// Reads that arrived before this leader committed an entry of its term.
     reads_before_commit: Vec<(NodeId, u64)>,
@@ -135,6 +155,7 @@ impl Raft {
             leader: None,
             log,
             persisted_hs: hard_state,
+            ticks: 0,
             election_elapsed: 0,
             randomized_timeout: 0,
             heartbeat_elapsed: 0,
@@ -145,6 +166,9 @@ impl Raft {
             bcast_pending: false,
             read_seq: 0,
             read_round_pending: false,
+            read_rounds: VecDeque::new(),
+            lease_from: None,
+            led_at_ready: false,
             pending_reads: VecDeque::new(),
             reads_before_commit: Vec::new(),
             ready_reads: Vec::new(),
@@ -172,11 +196,22 @@ impl Raft {
     pub fn log(&self) -> &RaftLog {
         &self.log
     }
+    /// The hard state to keep on stable storage: the term and the vote in it.
     pub fn hard_state(&self) -> HardState {
         HardState {
             term: self.term,
-            vote: self.vote,
+            // The one guard of `--bug vote-not-durable`: the vote must be persisted with the
+            // term (and before any vote response goes out), or a restart forgets it.
+            vote: if self.cfg.bugs.has(Bug::VoteNotDurable) {
+                None
+            } else {
+                self.vote
+            },
         }
+    }
+
+    fn bug(&self, bug: Bug) -> bool {
+        self.cfg.bugs.has(bug)
     }
     pub fn status(&self) -> Status {
         Status {
@@ -254,6 +289,8 @@ impl Raft {
             }
         }
         self.read_round_pending = false;
+        self.read_rounds.clear();
+        self.lease_from = None;
     }
 
     fn campaign(&mut self) {
@@ -320,7 +357,13 @@ impl Raft {
         self.read_seq = 0;
         self.pending_reads.clear();
         self.reads_before_commit.clear();
-        self.log.push(self.term, Vec::new());
+        self.read_rounds.clear();
+        self.lease_from = None;
+        // A new leader's no-op: once it commits, the leader's commit index is the cluster's.
+        // (`--bug no-noop` skips it, and `leader_read` then does not wait for it either.)
+        if !self.bug(Bug::NoNoop) {
+            self.log.push(self.term, Vec::new());
+        }
         self.bcast_append();
     }
 
@@ -336,6 +379,7 @@ impl Raft {
 
     /// One unit of time.
     pub fn tick(&mut self) {
+        self.ticks += 1;
         match self.role {
             Role::Leader => {
                 self.heartbeat_elapsed += 1;
@@ -389,7 +433,7 @@ impl Raft {
     pub fn propose(&mut self, data: Vec<u8>) -> Result<(), NoLeader> {
         debug_assert!(!data.is_empty());
         match (self.role, self.leader) {
-            (Role::Leader, _) => {
+            _ if self.appends_writes() => {
                 self.log.push(self.term, data);
                 self.bcast_pending = true;
                 Ok(())
@@ -402,9 +446,24 @@ impl Raft {
         }
     }
 
+    /// Whether client writes go into this node's log: only a leader's, stamped with its term.
+    /// `--bug term-stamp` also lets a leader deposed during the current batch (since its last
+    /// `Ready`) append them, stamped with the newer term it just learned (hashicorp/raft#695).
+    fn appends_writes(&self) -> bool {
+        self.role == Role::Leader || (self.led_at_ready && self.bug(Bug::TermStamp))
+    }
+
     /// Asks for a linearizable read point for the read `ctx` (answered in `Ready::reads` or
     /// `Ready::failed_reads`).
     pub fn read_index(&mut self, ctx: u64) -> Result<(), NoLeader> {
+        if self.bug(Bug::LocalRead) {
+            // The bug: any node answers at once from what it has applied.
+            self.ready_reads.push(ReadState {
+                ctx,
+                index: self.log.applied,
+            });
+            return Ok(());
+        }
         match (self.role, self.leader) {
             (Role::Leader, _) => {
                 let id = self.cfg.id;
@@ -439,7 +498,11 @@ impl Raft {
                 }
                 _ => self.become_follower(m.term, None),
             }
-        } else if m.term < self.term {
+        } else if m.term < self.term
+            && !(self.bug(Bug::StaleVoteCount) && matches!(m.body, Body::VoteResp { .. }))
+        {
+            // Messages of older terms are answered or dropped here; only a stale vote grant
+            // passes with `--bug stale-vote-count` (xraft#33), to be counted below.
             match m.body {
                 Body::Append { .. } | Body::Heartbeat { .. } | Body::InstallSnapshot { .. } => {
                     // Tell a stale leader about the newer term.
@@ -463,7 +526,7 @@ impl Raft {
                 last_index,
                 last_term,
             } => {
-                let granted = m.term > self.term && self.log.is_up_to_date(last_index, last_term);
+                let granted = m.term > self.term && self.up_to_date(last_index, last_term);
                 self.msgs.push(Message {
                     from: self.cfg.id,
                     to: m.from,
@@ -477,7 +540,7 @@ impl Raft {
             } => {
                 let can_vote =
                     self.vote == Some(m.from) || (self.vote.is_none() && self.leader.is_none());
-                let granted = can_vote && self.log.is_up_to_date(last_index, last_term);
+                let granted = can_vote && self.up_to_date(last_index, last_term);
                 if granted {
                     self.vote = Some(m.from);
                     self.election_elapsed = 0;
@@ -518,12 +581,13 @@ impl Raft {
                 self.follow(m.from);
                 self.handle_append(m.from, prev_index, prev_term, entries, commit);
             }
-            Body::Heartbeat { commit, read_seq } => {
+            Body::Heartbeat {
+                commit,
+                matched,
+                read_seq,
+            } => {
                 self.follow(m.from);
-                let c = commit.min(self.log.last_index());
-                if c > self.log.commit {
-                    self.log.commit = c;
-                }
+                self.log.commit_from_leader(commit, matched, self.cfg.bugs);
                 self.send(m.from, Body::HeartbeatResp { read_seq });
             }
             Body::InstallSnapshot { snapshot } => {
@@ -538,7 +602,7 @@ impl Raft {
             } => self.handle_append_resp(m.from, success, index, hint_index, hint_term),
             Body::HeartbeatResp { read_seq } => self.handle_heartbeat_resp(m.from, read_seq),
             Body::Propose { entries } => {
-                if self.role == Role::Leader {
+                if self.appends_writes() {
                     for data in entries.into_iter().filter(|d| !d.is_empty()) {
                         self.log.push(self.term, data);
                     }
@@ -596,7 +660,7 @@ impl Raft {
         }
         match self
             .log
-            .maybe_append(prev_index, prev_term, &entries, commit)
+            .maybe_append(prev_index, prev_term, &entries, commit, self.cfg.bugs)
         {
             Some(last) => self.send(
                 from,
@@ -711,6 +775,16 @@ impl Raft {
         self.release_reads();
     }
 
+    /// Whether a candidate's last log entry (`last_index`, `last_term`) is at least as up to
+    /// date as ours; `--bug vote-ignores-term` compares the indexes alone.
+    fn up_to_date(&self, last_index: Index, last_term: Term) -> bool {
+        if self.bug(Bug::VoteIgnoresTerm) {
+            last_index >= self.log.last_index()
+        } else {
+            self.log.is_up_to_date(last_index, last_term)
+        }
+    }
+
     // ----- leader machinery -----
 
     /// Commits the highest index a quorum has stored, if it is of the current term (the
@@ -719,9 +793,16 @@ impl Raft {
         let mut matched: Vec<Index> = self.progress.values().map(|p| p.matched).collect();
         matched.push(self.log.stable);
         matched.sort_unstable_by(|a, b| b.cmp(a));
-        let n = matched[self.quorum() - 1];
+        // The highest index stored on a quorum: the quorum-th highest match. `--bug
+        // quorum-off-by-one` takes the (n/2)-th, one node short of a majority.
+        let rank = if self.bug(Bug::QuorumOffByOne) {
+            (self.cfg.voters.len() / 2).max(1)
+        } else {
+            self.quorum()
+        };
+        let n = matched[rank - 1];
         let own_term = self.log.term(n) == Some(self.term);
-        if n > self.log.commit && (own_term || self.cfg.bug_no_figure8) {
+        if n > self.log.commit && (own_term || self.bug(Bug::NoFigure8)) {
             self.log.commit = n;
             if !self.reads_before_commit.is_empty() {
                 for (from, ctx) in std::mem::take(&mut self.reads_before_commit) {
@@ -821,13 +902,14 @@ impl Raft {
         let targets: Vec<(NodeId, Index)> = self
             .progress
             .iter()
-            .map(|(&p, pr)| (p, pr.matched.min(commit)))
+            .map(|(&p, pr)| (p, pr.matched))
             .collect();
-        for (p, c) in targets {
+        for (p, matched) in targets {
             self.send(
                 p,
                 Body::Heartbeat {
-                    commit: c,
+                    commit,
+                    matched,
                     read_seq,
                 },
             );
@@ -835,13 +917,13 @@ impl Raft {
     }
 
     fn leader_read(&mut self, from: NodeId, ctx: u64) {
-        if self.log.term(self.log.commit) != Some(self.term) {
+        if self.log.term(self.log.commit) != Some(self.term) && !self.bug(Bug::NoNoop) {
             // Until an entry of this term commits, the leader's commit index may be stale.
             self.reads_before_commit.push((from, ctx));
             return;
         }
         let index = self.log.commit;
-        if self.quorum() == 1 {
+        if self.quorum() == 1 || (self.bug(Bug::LeaseRead) && self.holds_lease()) {
             self.deliver_read(from, ctx, index);
             return;
         }
@@ -862,15 +944,32 @@ impl Raft {
         }
     }
 
+    /// Whether a quorum confirmed, less than an election timeout ago by this node's own clock,
+    /// a round sent by this leader: no other leader can have been elected since, *if* its
+    /// ticks kept pace with real time. They stop while the process is paused and slow down
+    /// with its clock, so the correct build never serves a read on this lease; only `--bug
+    /// lease-read` does (etcd#20418's family, raft-rs `LeaseBased`).
+    fn holds_lease(&self) -> bool {
+        self.lease_from
+            .is_some_and(|from| self.ticks < from + self.cfg.election_ticks_min as u64)
+    }
+
     /// Releases the reads whose heartbeat round a quorum confirmed.
     fn release_reads(&mut self) {
-        if self.pending_reads.is_empty() {
+        if self.pending_reads.is_empty() && self.read_rounds.is_empty() {
             return;
         }
         let mut acks: Vec<u64> = self.progress.values().map(|p| p.read_ack).collect();
         acks.push(self.read_seq);
         acks.sort_unstable_by(|a, b| b.cmp(a));
         let confirmed = acks[self.quorum() - 1];
+        while let Some(r) = self.read_rounds.front().copied() {
+            if r.seq > confirmed {
+                break;
+            }
+            self.lease_from = Some(r.sent_at);
+            self.read_rounds.pop_front();
+        }
         while self
             .pending_reads
             .front()
@@ -906,6 +1005,10 @@ impl Raft {
             if self.read_round_pending {
                 self.read_round_pending = false;
                 self.read_seq += 1;
+                self.read_rounds.push_back(ReadRound {
+                    seq: self.read_seq,
+                    sent_at: self.ticks,
+                });
                 self.heartbeat_elapsed = 0;
                 self.bcast_heartbeat();
             }
@@ -919,6 +1022,7 @@ impl Raft {
                 self.send(l, Body::Propose { entries });
             }
         }
+        self.led_at_ready = self.role == Role::Leader;
         let hs = self.hard_state();
         let hard_state = (hs != self.persisted_hs).then_some(hs);
         let snapshot = if self.log.pending_snapshot {

@@ -672,9 +672,7 @@ fn a_forgotten_vote_elects_two_leaders_in_one_term() {
                 "{st:?}"
             );
             // 3 votes for 1, which wins; 3 crashes before 1's first append reaches it.
-            net.hold = Some(|m| {
-                (matches!(m.body, Body::Vote { .. }) && m.to == 3) || (m.from == 1 && m.to == 3)
-            });
+            net.hold = Some(|m| m.to == 3 && (matches!(m.body, Body::Vote { .. }) || m.from == 1));
             net.release(|m| m.from == 1 && matches!(m.body, Body::Vote { .. }));
             net.settle();
             assert_eq!(net.node(1).role(), Role::Leader);

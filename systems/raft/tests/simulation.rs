@@ -77,8 +77,17 @@ struct PendingWrite {
     deadline: u64,
 }
 
+/// What waits in a paused process's sockets, in arrival order.
+enum Waiting {
+    Msg(Message),
+    Write(Vec<u8>),
+    /// A read and what it must reflect (it began when the client sent it).
+    Read(u64, Index),
+}
+
 struct Node {
     raft: Option<Raft>,
+    inbox: Vec<Waiting>,
     durable: Durable,
     /// Written but not yet synced (`--bug unsynced-ack` syncs only every `LAZY_SYNC_TICKS`).
     unsynced: Vec<(Option<HardState>, Vec<Entry>)>,
@@ -204,6 +213,7 @@ impl Sim {
         for i in 0..n {
             sim.nodes.push(Node {
                 raft: None,
+                inbox: Vec::new(),
                 durable: Durable::default(),
                 unsynced: Vec::new(),
                 last_sync: 0,
@@ -256,6 +266,7 @@ impl Sim {
         self.crashes += 1;
         let node = &mut self.nodes[i];
         node.raft = None;
+        node.inbox.clear();
         node.unsynced.clear();
         node.down_until = until;
     }
@@ -404,8 +415,13 @@ impl Sim {
         self.next_payload += 1;
         let payload = format!("v{}", self.next_payload).into_bytes();
         if self.paused(i) {
+            self.nodes[i].inbox.push(Waiting::Write(payload));
             return Ok(());
         }
+        self.propose_payload(i, payload)
+    }
+
+    fn propose_payload(&mut self, i: usize, payload: Vec<u8>) -> Step {
         let incarnation = self.nodes[i].incarnation;
         let Some(r) = self.nodes[i].raft.as_mut() else {
             return Ok(());
@@ -456,8 +472,13 @@ impl Sim {
         let ctx = self.next_ctx;
         let began = self.checker.read_began();
         if self.paused(i) {
+            self.nodes[i].inbox.push(Waiting::Read(ctx, began));
             return Ok(());
         }
+        self.read_from(i, ctx, began)
+    }
+
+    fn read_from(&mut self, i: usize, ctx: u64, began: Index) -> Step {
         if let Some(r) = self.nodes[i].raft.as_mut() {
             if r.read_index(ctx).is_ok() {
                 self.reads.insert(ctx, began);
@@ -499,8 +520,7 @@ impl Sim {
             let (f, t) = ((m.from - 1) as usize, (m.to - 1) as usize);
             if self.paused(t) {
                 // A paused process reads its socket later.
-                let at = self.nodes[t].paused_until;
-                self.net.push(InFlight { at, msg: m });
+                self.nodes[t].inbox.push(Waiting::Msg(m));
                 continue;
             }
             if self.group[f] != self.group[t] || self.net_rng.gen_bool(self.faults.loss) {
@@ -513,6 +533,53 @@ impl Sim {
             if let Some(r) = self.nodes[t].raft.as_mut() {
                 r.step(m);
                 self.check(t)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A node that woke from a pause handles what waited in its sockets: each connection's
+    /// data in order (a peer's link, a client's), the connections interleaved at random, as
+    /// the shell's reader tasks race to fill its queue.
+    fn drain_inboxes(&mut self) -> Step {
+        for i in 0..self.n {
+            if self.paused(i) || self.nodes[i].inbox.is_empty() {
+                continue;
+            }
+            let mut links: Vec<std::collections::VecDeque<Waiting>> = Vec::new();
+            let mut peer_link: HashMap<NodeId, usize> = HashMap::new();
+            for w in std::mem::take(&mut self.nodes[i].inbox) {
+                let k = match &w {
+                    Waiting::Msg(m) => *peer_link.entry(m.from).or_insert_with(|| {
+                        links.push(Default::default());
+                        links.len() - 1
+                    }),
+                    _ => {
+                        links.push(Default::default());
+                        links.len() - 1
+                    }
+                };
+                links[k].push_back(w);
+            }
+            let mut order = Vec::new();
+            while !links.is_empty() {
+                let k = self.net_rng.gen_range(0..links.len());
+                order.push(links[k].pop_front().expect("non-empty"));
+                if links[k].is_empty() {
+                    links.swap_remove(k);
+                }
+            }
+            for w in order {
+                match w {
+                    Waiting::Msg(m) => {
+                        if let Some(r) = self.nodes[i].raft.as_mut() {
+                            r.step(m);
+                            self.check(i)?;
+                        }
+                    }
+                    Waiting::Write(payload) => self.propose_payload(i, payload)?,
+                    Waiting::Read(ctx, began) => self.read_from(i, ctx, began)?,
+                }
             }
         }
         Ok(())
@@ -560,6 +627,7 @@ impl Sim {
                 self.crash(i, until);
             }
         }
+        self.drain_inboxes()?;
         // Clients.
         if self.sched.gen_bool(0.3) {
             let i = self.sched.gen_range(0..n);
@@ -610,6 +678,7 @@ impl Sim {
                     format!("no commit applied everywhere {bound} ticks after healing: {st:?}"),
                 ));
             }
+            self.drain_inboxes()?;
             self.tick_all()?;
             self.deliver()?;
             for i in 0..n {
@@ -796,12 +865,12 @@ fn simulation_catches_local_read() {
 #[test]
 fn simulation_catches_no_figure8() {
     // Committed entries of an older term are overwritten: the next leader lacks one, or a node
-    // loses one it committed. Rare at random (6 seeds in 4000): see also scenarios.rs,
-    // figure_8_a_leader_without_a_committed_entry_is_elected.
+    // loses one it committed. Rare at random (5 seeds in 0..4000, the first 1280): see also
+    // scenarios.rs, figure_8_a_leader_without_a_committed_entry_is_elected.
     simulation_catches(
         Bug::NoFigure8,
         &[LeaderCompleteness, CommittedEntryLost, StateMachineSafety],
-        0..300,
+        1200..1400,
     );
 }
 
@@ -822,9 +891,9 @@ fn simulation_catches_unsynced_ack() {
 
 #[test]
 fn simulation_catches_stale_vote_count() {
-    // Rare at random (1 seed in 4000): see also scenarios.rs,
+    // Rare at random (2 seeds in 0..1000, the first 394): see also scenarios.rs,
     // a_stale_vote_grant_elects_two_leaders_in_one_term.
-    simulation_catches(Bug::StaleVoteCount, &[ElectionSafety], 1500..2000);
+    simulation_catches(Bug::StaleVoteCount, &[ElectionSafety], 300..500);
 }
 
 #[test]
@@ -874,10 +943,23 @@ fn simulation_catches_vote_ignores_term() {
 
 #[test]
 fn simulation_catches_term_stamp() {
-    // Rare at random (23 seeds in 4000): see also scenarios.rs,
+    // 45 seeds in 0..1000 (the pause profile: writes wait in a paused leader's socket with the
+    // new leader's heartbeat); see also scenarios.rs,
     // a_deposed_leader_stamping_the_new_term_breaks_log_matching.
-    simulation_catches(Bug::TermStamp, &[LogMatching], 0..300);
+    simulation_catches(Bug::TermStamp, &[LogMatching], 0..200);
 }
+
+#[test]
+fn simulation_catches_lease_read() {
+    // 14 seeds in 0..1000: a paused leader wakes up to reads that waited in its socket and
+    // serves some before it reads the new leader's messages; see also scenarios.rs,
+    // lease_read_after_a_pause_is_stale.
+    simulation_catches(Bug::LeaseRead, &[StaleRead], 0..200);
+}
+
+// vote-not-durable: no seed in 0..4000 (a crashed voter must restart before a same-term
+// request reaches it); its simulation test is the scenario
+// scenarios.rs::a_forgotten_vote_elects_two_leaders_in_one_term.
 
 /// Not a test: `RAFT_SIM_HUNT=NAME[,NAME] RAFT_SIM_SEEDS=a..b cargo test -p raft --test
 /// simulation hunt -- --ignored --nocapture` prints, per bug, which seeds catch it and which

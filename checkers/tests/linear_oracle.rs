@@ -354,3 +354,62 @@ fn a_read_of_a_value_nobody_could_have_written_is_found_without_search() {
     assert!(a.explanation.contains("returned 7"), "{}", a.explanation);
     assert!(!oracle(&h));
 }
+
+/// The history with only the operations in `keep` as recorded: every other update may take
+/// effect at any time after its invocation or not at all (an `info`), every other read is gone.
+fn relaxed_except(h: &History, keep: &[usize]) -> History {
+    let mut r = h.clone();
+    r.ops.retain(|o| keep.contains(&o.id) || o.f != "read");
+    for o in r.ops.iter_mut().filter(|o| !keep.contains(&o.id)) {
+        if o.status == OpStatus::Ok {
+            o.status = OpStatus::Info;
+            o.ret = NEVER;
+            o.output = Value::Null;
+        }
+    }
+    r
+}
+
+#[test]
+fn search_witnesses_are_true_and_one_minimal_cores() {
+    // A search's witness must be illegal on its own with everything else relaxed (the oracle
+    // says so), and dropping any one of its operations must make it legal.
+    let mut rng = StdRng::seed_from_u64(0x3117);
+    let mut checked = 0;
+    for n in 0..10_000 {
+        let g = Gen {
+            info: if n % 2 == 0 { 0 } else { 3 },
+            unique: n % 3 == 0,
+            with_cas: n % 2 == 0,
+            anomalies: true,
+        };
+        let h = generate(&mut rng, &g);
+        let model = if g.with_cas {
+            ModelKind::CasRegister
+        } else {
+            ModelKind::Register
+        };
+        let mut o = Options::new(model);
+        o.zone = false;
+        let r = check(&h, &o).unwrap();
+        let Some(a) = r.keys.first().and_then(|k| k.anomaly.as_ref()) else {
+            continue;
+        };
+        let w: Vec<usize> = a.ops.iter().map(|o| o.op).collect();
+        assert!(
+            !oracle(&relaxed_except(&h, &w)),
+            "history {n}: witness {w:?} is linearizable with the rest relaxed: {:#?}",
+            h.ops
+        );
+        for &x in &w {
+            let without: Vec<usize> = w.iter().copied().filter(|&y| y != x).collect();
+            assert!(
+                oracle(&relaxed_except(&h, &without)),
+                "history {n}: witness {w:?} is not minimal (illegal without op {x}): {:#?}",
+                h.ops
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked > 1000, "only {checked} witnesses checked");
+}

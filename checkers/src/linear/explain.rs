@@ -1,13 +1,12 @@
 //! Explanations of linearizability violations: a small set of operations that cannot all be
-//! linearized (shrunk greedily from the point where the search got stuck) and one plain sentence.
+//! linearized ([`super::witness`]) and one plain sentence.
 
 use super::model::{Kind, POp, Val, Values};
-use super::search::{search, Limits, Outcome};
 use super::zone::ZoneViolation;
 use crate::{Anomaly, OpRef};
-use histories::{Operation, NEVER};
+use histories::Operation;
 use serde_json::json;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// A value as it reads in a sentence: long ones keep their start and their end (where appends
 /// differ), with the number of characters left out.
@@ -189,10 +188,11 @@ pub fn search_anomaly(
     values: &mut Values,
     key: &str,
     best: &[usize],
-    stuck: usize,
+    hints: super::witness::Hints,
     deadline: Instant,
 ) -> Anomaly {
-    let witness = shrink(ops, values, stuck, deadline);
+    let stuck = hints.stuck;
+    let witness = super::witness::shrink(ops, values, hints, deadline);
     let explanation = sentence(hist, ops, values, key, &witness);
     let prefix_tail: Vec<String> = best
         .iter()
@@ -277,120 +277,4 @@ fn sentence(
         "{what}, which no order allows: {}; {lenient}.",
         parts.join(", ")
     )
-}
-
-fn is_illegal(ops: &[POp], values: &mut Values, deadline: Instant) -> Option<bool> {
-    // Relaxed operations nothing can observe change no verdict: drop them first.
-    let mut ops = ops.to_vec();
-    super::model::drop_unobservable(&mut ops, values);
-    let ops = &ops[..];
-    let limits = Limits {
-        deadline: deadline.min(Instant::now() + Duration::from_millis(100)),
-        max_bytes: 64 << 20,
-        cancel: None,
-    };
-    match search(ops, values, limits).0 {
-        Outcome::Illegal { .. } => Some(true),
-        Outcome::Linearizable(_) => Some(false),
-        Outcome::Unknown(_) => None,
-    }
-}
-
-/// A small set of operations (indices into `ops`) that cannot all be linearized as recorded,
-/// even when every other operation is relaxed to "took effect at any time after its invocation,
-/// or not at all" (relaxing only ever adds linearizations, so the set is a true core).
-fn shrink(ops: &[POp], values: &mut Values, stuck: usize, deadline: Instant) -> Vec<usize> {
-    // The history up to a cut, with only the operations in `keep` held to their recorded
-    // outcome; operations completing after the cut are relaxed as well.
-    let relaxed = |keep: &[usize], cut: u64| -> Vec<POp> {
-        let mut strict = vec![false; ops.len()];
-        for &i in keep {
-            strict[i] = true;
-        }
-        ops.iter()
-            .enumerate()
-            .filter(|(_, o)| o.call < cut)
-            .filter_map(|(i, o)| {
-                let mut o = o.clone();
-                if !(strict[i] && o.required && o.ret < cut) {
-                    if matches!(o.kind, Kind::Read(_)) {
-                        return None;
-                    }
-                    o.ret = NEVER;
-                    o.required = false;
-                }
-                Some(o)
-            })
-            .collect()
-    };
-    // The stuck operation alone, everything else relaxed, is often already impossible (a read of
-    // a value nothing could have produced).
-    if is_illegal(&relaxed(&[stuck], NEVER), values, deadline) == Some(true) {
-        return vec![stuck];
-    }
-    let local = |cut: u64| -> Vec<usize> {
-        (0..ops.len())
-            .filter(|&i| ops[i].required && ops[i].ret < cut)
-            .collect()
-    };
-    // Start from the stuck operation's prefix if it is illegal on its own; otherwise find the
-    // shortest illegal prefix by bisection over the return points.
-    let mut cuts: Vec<u64> = ops
-        .iter()
-        .filter(|o| o.required)
-        .map(|o| o.ret + 1)
-        .collect();
-    cuts.sort_unstable();
-    let mut cut = NEVER;
-    let first = ops[stuck].ret.saturating_add(1);
-    if is_illegal(&relaxed(&local(first), first), values, deadline) == Some(true) {
-        cut = first;
-    } else if !cuts.is_empty() {
-        let (mut lo, mut hi) = (0usize, cuts.len() - 1);
-        while lo < hi && Instant::now() < deadline {
-            let mid = (lo + hi) / 2;
-            match is_illegal(&relaxed(&local(cuts[mid]), cuts[mid]), values, deadline) {
-                Some(true) => hi = mid,
-                _ => lo = mid + 1,
-            }
-        }
-        if is_illegal(&relaxed(&local(cuts[hi]), cuts[hi]), values, deadline) == Some(true) {
-            cut = cuts[hi];
-        }
-    }
-    let cur = local(cut);
-    if cur.len() > 2000 || is_illegal(&relaxed(&cur, cut), values, deadline) != Some(true) {
-        return vec![stuck];
-    }
-    // Map the search's positions (in the relaxed sub-history) back to op indices.
-    ddmin(cur, |trial| relaxed(trial, cut), values, deadline)
-}
-
-fn ddmin(
-    mut cur: Vec<usize>,
-    mk: impl Fn(&[usize]) -> Vec<POp>,
-    values: &mut Values,
-    deadline: Instant,
-) -> Vec<usize> {
-    // ddmin-style: remove chunks, halving the chunk size down to single operations.
-    let mut chunk = (cur.len() / 2).max(1);
-    loop {
-        let mut i = 0;
-        while i < cur.len() {
-            if Instant::now() > deadline {
-                return cur;
-            }
-            let end = (i + chunk).min(cur.len());
-            let trial: Vec<usize> = cur[..i].iter().chain(cur[end..].iter()).copied().collect();
-            if !trial.is_empty() && is_illegal(&mk(&trial), values, deadline) == Some(true) {
-                cur = trial;
-            } else {
-                i = end;
-            }
-        }
-        if chunk == 1 {
-            return cur;
-        }
-        chunk = (chunk / 2).max(1);
-    }
 }

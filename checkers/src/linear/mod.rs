@@ -10,6 +10,7 @@ pub mod memo;
 pub mod model;
 pub mod search;
 pub mod values;
+pub mod witness;
 pub mod zone;
 
 pub use model::ModelKind;
@@ -134,6 +135,7 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, String> {
                 mut prepared,
                 best,
                 stuck,
+                frontier,
             }) = pending
             {
                 let t = Instant::now();
@@ -143,7 +145,11 @@ pub fn check(history: &History, opts: &Options) -> Result<Report, String> {
                     &mut prepared.values,
                     &r.key,
                     &best,
-                    stuck,
+                    witness::Hints {
+                        stuck,
+                        frontier,
+                        check_steps: r.explored,
+                    },
                     explain_deadline.min(Instant::now() + Duration::from_secs(1)),
                 ));
                 r.explain_seconds = t.elapsed().as_secs_f64();
@@ -238,6 +244,8 @@ struct Pending {
     prepared: model::Prepared,
     best: Vec<usize>,
     stuck: usize,
+    /// How far the search got (see [`Outcome::Illegal`]); `NEVER` when unknown.
+    frontier: u64,
 }
 
 fn check_key(
@@ -279,6 +287,7 @@ fn check_key(
                 prepared: p,
                 best: Vec::new(),
                 stuck: i,
+                frontier: histories::NEVER,
             }),
         );
     }
@@ -286,6 +295,7 @@ fn check_key(
         deadline: t0 + opts.timeout,
         max_bytes: opts.max_bytes,
         cancel: Some(cancel),
+        max_steps: u64::MAX,
     };
     let (outcome, stats) = search::search(&p.ops, &mut p.values, limits);
     r.explored = stats.steps;
@@ -293,7 +303,11 @@ fn check_key(
     r.seconds = t0.elapsed().as_secs_f64();
     match outcome {
         Outcome::Linearizable(_) => (r, None),
-        Outcome::Illegal { best, stuck } => {
+        Outcome::Illegal {
+            best,
+            stuck,
+            frontier,
+        } => {
             r.valid = Validity::Invalid;
             (
                 r,
@@ -301,6 +315,7 @@ fn check_key(
                     prepared: p,
                     best,
                     stuck,
+                    frontier,
                 }),
             )
         }

@@ -68,7 +68,7 @@ impl FromStr for ModelKind {
 pub type Val = u32;
 
 /// What an operation does, in interned values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Read(Val),
     Write(Val),

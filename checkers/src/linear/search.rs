@@ -16,6 +16,8 @@ pub struct Limits<'a> {
     pub deadline: Instant,
     pub max_bytes: usize,
     pub cancel: Option<&'a AtomicBool>,
+    /// Search steps allowed (`u64::MAX`: no limit).
+    pub max_steps: u64,
 }
 
 /// How a search ended.
@@ -25,8 +27,14 @@ pub enum Outcome {
     Linearizable(Vec<usize>),
     /// Not linearizable. `best` is the longest linearizable prefix found (indices into the
     /// prepared ops, in linearization order); `stuck` is the required operation whose return no
-    /// order could get past.
-    Illegal { best: Vec<usize>, stuck: usize },
+    /// order could get past; `frontier` the latest position (`ret`) of a return entry any
+    /// branch of the search reached: no branch got past it, so the history cut just after it
+    /// is illegal already (for registers; string pruning looks further ahead).
+    Illegal {
+        best: Vec<usize>,
+        stuck: usize,
+        frontier: u64,
+    },
     /// Out of time or memory, or cancelled.
     Unknown(String),
 }
@@ -82,6 +90,7 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
     let mut remaining = ops.iter().filter(|o| o.required).count();
     let mut best: Vec<usize> = Vec::new();
     let mut stuck: Option<usize> = None;
+    let mut frontier: u64 = 0;
     let mut stats = SearchStats::default();
     let mut entry = next[head];
 
@@ -108,6 +117,22 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
         string_reads.sort_by_key(|r| ops[r.op].ret);
     }
 
+    // Optional operations of one kind are interchangeable once both are invoked (neither has a
+    // return to respect): only the earliest-invoked one not yet linearized is ever tried, so the
+    // linearized ones of a kind are always its first few, and the search does not explore the
+    // same history once per permutation of equal `info` operations.
+    let mut prev_same = vec![HEAD; n];
+    {
+        let mut last: std::collections::HashMap<Kind, usize> = std::collections::HashMap::new();
+        let mut by_call: Vec<usize> = (0..n).filter(|&i| !ops[i].required).collect();
+        by_call.sort_by_key(|&i| (ops[i].call, i));
+        for i in by_call {
+            if let Some(j) = last.insert(ops[i].kind, i) {
+                prev_same[i] = j;
+            }
+        }
+    }
+
     let lift = |next: &mut Vec<usize>, prev: &mut Vec<usize>, e: usize| {
         let (p, nx) = (prev[e], next[e]);
         next[p] = nx;
@@ -118,6 +143,12 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
 
     while remaining > 0 {
         stats.steps += 1;
+        if stats.steps > limits.max_steps {
+            return (
+                Outcome::Unknown("step budget exhausted".into()),
+                finish(stats, &memo),
+            );
+        }
         if stats.steps & 0xFFF == 0 {
             if Instant::now() > limits.deadline {
                 return (
@@ -144,6 +175,11 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
         if entry.is_multiple_of(2) {
             // A call entry: try to linearize op i now.
             let op = &ops[i];
+            let p = prev_same[i];
+            if p != HEAD && bits[p / 64] & (1 << (p % 64)) == 0 {
+                entry = next[entry];
+                continue;
+            }
             let flagged = state & JUST_OPTIONAL != 0;
             let next_state = if flagged && !matches!(op.kind, Kind::Read(_) | Kind::Cas(..)) {
                 // After an optional update, only an operation needing its value may follow.
@@ -190,7 +226,8 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
             }
         } else {
             // A return entry of an op not yet linearized: backtrack. Remember the longest
-            // prefix that got stuck, and on which operation.
+            // prefix that got stuck, and on which operation, and how far any branch got.
+            frontier = frontier.max(ops[i].ret);
             if stuck.is_none() || stack.len() > best.len() {
                 best = stack.iter().map(|&(j, _)| j).collect();
                 stuck = Some(i);
@@ -213,6 +250,7 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
                     Outcome::Illegal {
                         best,
                         stuck: stuck.unwrap_or(i),
+                        frontier,
                     },
                     finish(stats, &memo),
                 )

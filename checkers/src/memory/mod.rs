@@ -177,13 +177,28 @@ impl Memory {
     }
 }
 
-fn value_key(v: &Value) -> String {
-    v.to_string()
+/// A written or read value as a map key: integers (what generated and most real histories
+/// write) without allocating, anything else by its JSON text. Two values are equal iff their
+/// JSON texts are.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum ValueKey {
+    Int(i64),
+    Text(Box<str>),
 }
+
+fn value_key(v: &Value) -> ValueKey {
+    match v.as_i64() {
+        Some(i) => ValueKey::Int(i),
+        None => ValueKey::Text(v.to_string().into()),
+    }
+}
+
+type FxMap<K, V> = crate::linear::values::FxMap<K, V>;
 
 fn build(h: &History) -> Result<Memory, NotDecidable> {
     // Pass 1: which operations are register operations, and which values were read.
-    let mut read_values: HashMap<(&str, String), u32> = HashMap::new();
+    let mut key_ids: HashMap<&str, u32> = HashMap::new();
+    let mut read_values: FxMap<(u32, ValueKey), u32> = FxMap::default();
     for op in &h.ops {
         match op.f.as_str() {
             "read" | "write" | "cas" | "sync" => {}
@@ -199,26 +214,34 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
             continue;
         }
         let key = op.key.as_deref().unwrap_or("");
+        let next_key = key_ids.len() as u32;
+        let k = *key_ids.entry(key).or_insert(next_key);
         match op.f.as_str() {
             "read" if !op.output.is_null() => {
-                *read_values.entry((key, value_key(&op.output))).or_default() += 1;
+                *read_values.entry((k, value_key(&op.output))).or_default() += 1;
             }
             "cas" => {
                 let (from, _) = cas_pair(op)?;
                 if !from.is_null() {
-                    *read_values.entry((key, value_key(from))).or_default() += 1;
+                    *read_values.entry((k, value_key(from))).or_default() += 1;
                 }
             }
             _ => {}
         }
     }
     // Pass 2: keep the operations that happened.
+    // Key ids are given again in order of first kept operation, so that `keys` lists them so.
+    let was_read = |key: &str, v: &Value| {
+        key_ids
+            .get(key)
+            .is_some_and(|&k| read_values.contains_key(&(k, value_key(v))))
+    };
     let mut m = Memory::default();
-    let mut key_ids: HashMap<&str, u32> = HashMap::new();
-    let mut chain_ids: HashMap<u64, u32> = HashMap::new();
-    let mut writer_of: HashMap<(u32, String), Node> = HashMap::new();
+    let mut kept_key_ids: HashMap<&str, u32> = HashMap::new();
+    let mut chain_ids: FxMap<u64, u32> = FxMap::default();
+    let mut writer_of: FxMap<(u32, ValueKey), Node> = FxMap::default();
     // (node, key, value read) resolved after all writes are known
-    let mut pending_reads: Vec<(Node, u32, Option<String>)> = Vec::new();
+    let mut pending_reads: Vec<(Node, u32, Option<ValueKey>)> = Vec::new();
     for op in &h.ops {
         let key = op.key.as_deref().unwrap_or("");
         let (read_v, write_v): (Option<&Value>, Option<&Value>) = match (op.f.as_str(), op.status) {
@@ -235,7 +258,7 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
                         op.call_line
                     )));
                 }
-                if st == OpStatus::Info && !read_values.contains_key(&(key, value_key(&op.input))) {
+                if st == OpStatus::Info && !was_read(key, &op.input) {
                     continue;
                 }
                 (None, Some(&op.input))
@@ -249,15 +272,15 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
                         op.call_line
                     )));
                 }
-                if st == OpStatus::Info && !read_values.contains_key(&(key, value_key(to))) {
+                if st == OpStatus::Info && !was_read(key, to) {
                     continue;
                 }
                 (Some(from), Some(to))
             }
             _ => continue,
         };
-        let next_key = key_ids.len() as u32;
-        let k = *key_ids.entry(key).or_insert(next_key);
+        let next_key = kept_key_ids.len() as u32;
+        let k = *kept_key_ids.entry(key).or_insert(next_key);
         if k as usize == m.keys.len() {
             m.keys.push(key.to_string());
             m.key_writes.push(Vec::new());

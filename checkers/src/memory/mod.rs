@@ -11,12 +11,14 @@
 mod clock;
 mod explain;
 mod graph;
+mod live;
 
 pub use clock::Clocks;
 pub use explain::{
     describe_path, name, path_details as explain_path, sentence, source_name, Edge, EdgeKind,
 };
 pub use graph::{Cycle, Graph};
+pub use live::{LiveClocks, WouldCycle};
 
 use histories::{History, OpStatus, Operation};
 use serde_json::Value;

@@ -5,10 +5,13 @@
 //! 1. the history must be differentiated ([`crate::memory`]);
 //! 2. necessary conditions: causal convergence and plain causal consistency
 //!    ([`crate::causal`]); causal memory's patterns name a violation saturation finds;
-//! 3. a constraint graph of program order and reads-from, saturated with the orders reads force
-//!    ([`saturation`]); a cycle is a violation;
-//! 4. a search for a total order over what saturation leaves open ([`search`]), within a
-//!    [`Budget`]; when the budget runs out the verdict is unknown.
+//! 3. guided searches (real time among all operations, then among updates), each over its own
+//!    saturated graph: an order found there is a sequential order, and most histories from real
+//!    stores are decided here, the first guide running alongside step 2;
+//! 4. otherwise a constraint graph of program order and reads-from, saturated with the orders
+//!    reads force ([`saturation`]) — a cycle is a violation — and a search for a total order
+//!    over what saturation leaves open ([`search`]), within a [`Budget`]; when the budget runs
+//!    out the verdict is unknown.
 
 mod saturation;
 mod search;
@@ -43,20 +46,49 @@ pub fn decide(
 ) -> ModelReport {
     let start = Instant::now();
     let ops = m.nodes.iter().filter(|n| n.op.is_some()).count();
-    // 2. Necessary conditions: causal convergence (which includes plain causal consistency)
-    // here; causal memory, costlier, only once saturation has found a violation, to name it.
-    let necessary = causal::violations(h, m, CausalModel::CausalConvergence);
+    let mut edges = m.rf_edges();
+    edges.extend(extra);
+    let third = Budget {
+        time: budget.time / 3,
+        states: budget.states / 3,
+    };
+    // 2. Necessary conditions: causal convergence (which includes plain causal consistency);
+    // causal memory, costlier, only once saturation has found a violation, to name it.
+    // 3. Guided searches, the first alongside the causal checks (two cores): most histories
+    // worth checking come from stores that order updates in real time (and often everything).
+    // An order that also respects real time among all operations, or among updates, is a
+    // sequential order too; either constraint narrows the search to (nearly) one path when it
+    // holds. Each may use a third of the budget. When one succeeds, the unguided saturation
+    // below is never needed.
+    let (necessary, first) = rayon::join(
+        || causal::violations(h, m, CausalModel::CausalConvergence),
+        || guided(h, m, &edges, true, &third),
+    );
     if !necessary.is_empty() {
         return causal_invalid(model, necessary, ops, start);
     }
-    // 3. Saturation.
-    let mut edges = m.rf_edges();
-    edges.extend(extra);
-    let mut g = Graph::new(m, edges);
     tracing::debug!(
         millis = start.elapsed().as_millis() as u64,
-        "causal checks done"
+        "causal checks and real-time guided search done"
     );
+    let mut found = first.map(|f| (f, "real-time guided"));
+    if found.is_none() && model != Model::Zookeeper {
+        // ZooKeeper's own constraint is update order: the full search below is this guide.
+        found = guided(h, m, &edges, false, &third).map(|f| (f, "update-order guided"));
+    }
+    if let Some(((states, guided_edges, rounds), label)) = found {
+        let stats = json!({
+            "operations": ops,
+            "edges": guided_edges,
+            "saturation_rounds": rounds,
+            "search_states": states,
+            "search": label,
+            "millis": start.elapsed().as_millis() as u64,
+        });
+        return ModelReport::valid(model, stats);
+    }
+    // 4a. Saturation of program order and reads-from: a cycle is a violation.
+    let mut g = Graph::new(m, edges);
     let rounds = match saturate(m, &mut g) {
         Ok(r) => r,
         Err(cycle) => {
@@ -94,39 +126,6 @@ pub fn decide(
         "edges": g.edges.len(),
         "saturation_rounds": rounds,
     });
-    // 4a. Guided searches: most histories worth checking come from stores that order updates
-    // in real time (and often everything). An order that also respects real time among all
-    // operations, or among updates, is a sequential order too; either constraint narrows the
-    // search to (nearly) one path when it holds. Each may use a third of the budget.
-    for (all, label) in [(true, "real-time guided"), (false, "update-order guided")] {
-        if !all && model == Model::Zookeeper {
-            break; // ZooKeeper's own constraint: the full search below is this guide
-        }
-        let mut guided = m.clone();
-        let mut guided_edges = g.edges.clone();
-        guided_edges.extend(guided.add_realtime_barriers(h, all));
-        let mut ga = Graph::new(&guided, guided_edges);
-        let saturated = saturate(&guided, &mut ga);
-        tracing::debug!(
-            millis = start.elapsed().as_millis() as u64,
-            label,
-            ok = saturated.is_ok(),
-            "guide saturated"
-        );
-        if saturated.is_err() {
-            continue;
-        }
-        let third = Budget {
-            time: budget.time / 3,
-            states: budget.states / 3,
-        };
-        if let SearchOutcome::Found { states, .. } = search(h, &guided, &ga, &third) {
-            stats["search_states"] = json!(states);
-            stats["search"] = json!(label);
-            stats["millis"] = json!(start.elapsed().as_millis() as u64);
-            return ModelReport::valid(model, stats);
-        }
-    }
     // 4b. The full search over what saturation leaves open.
     let rest = Budget {
         time: budget.time.saturating_sub(start.elapsed()),
@@ -156,6 +155,27 @@ pub fn decide(
                 stats,
             )
         }
+    }
+}
+
+/// One guided search: `edges` plus real-time barriers (among all operations when `all`,
+/// among updates otherwise), saturated, then searched. `Some((states, edges, rounds))` when it
+/// found an order.
+fn guided(
+    h: &History,
+    m: &Memory,
+    edges: &[Edge],
+    all: bool,
+    budget: &Budget,
+) -> Option<(u64, usize, usize)> {
+    let mut guided = m.clone();
+    let mut guided_edges = edges.to_vec();
+    guided_edges.extend(guided.add_realtime_barriers(h, all));
+    let mut ga = Graph::new(&guided, guided_edges);
+    let rounds = saturate(&guided, &mut ga).ok()?;
+    match search(h, &guided, &ga, budget) {
+        SearchOutcome::Found { states, .. } => Some((states, ga.edges.len(), rounds)),
+        _ => None,
     }
 }
 

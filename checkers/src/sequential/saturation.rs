@@ -3,23 +3,85 @@
 //! - a read of w's value forces the read before every other write w′ of the key that w precedes;
 //! - a read of the initial value forces the read before every write of the key.
 //!
-//! Reachability is by vector clocks, so each round costs O((n + edges) · processes). Each
-//! forced edge goes from or to the nearest write of one process; the others follow by program
-//! order.
+//! Reachability is by vector clocks, computed once and then kept up to date edge by edge
+//! ([`LiveClocks`]): an edge changes only the clocks of what it newly reaches. Each round after
+//! the first re-examines only the reads a new edge could have changed: reads whose own clock
+//! grew, reads of a write whose clock grew, and the reads of any key one of whose writes'
+//! clock grew (the second rule looks at what a write precedes). Each forced edge goes from or
+//! to the nearest write of one process; the others follow by program order.
 
-use crate::memory::{ChainWrites, Clocks, Cycle, Edge, EdgeKind, Graph, Memory, Node, Source};
+use crate::memory::{
+    ChainWrites, Clocks, Cycle, Edge, EdgeKind, Graph, LiveClocks, Memory, Node, Source,
+};
 
 /// Saturates `g` in place. Returns the number of rounds, or a cycle.
 pub fn saturate(m: &Memory, g: &mut Graph) -> Result<usize, Cycle> {
+    let mut live = LiveClocks::new(g, g.clocks()?);
+    // Reads by key, to re-examine a whole key.
+    let mut reads_of_key: Vec<Vec<Node>> = vec![Vec::new(); m.keys.len()];
+    let mut readers_of: Vec<Vec<Node>> = vec![Vec::new(); m.nodes.len()];
+    for (i, n) in m.nodes.iter().enumerate() {
+        match n.read {
+            Some(Source::Init) => reads_of_key[n.key as usize].push(i as Node),
+            Some(Source::Write(w)) => {
+                reads_of_key[n.key as usize].push(i as Node);
+                readers_of[w as usize].push(i as Node);
+            }
+            _ => {}
+        }
+    }
+    let mut todo: Vec<Node> = reads_of_key.iter().flatten().copied().collect();
+    let mut added_all: Vec<Edge> = Vec::new();
     let mut rounds = 0;
+    let mut mark = vec![false; m.nodes.len()];
+    let mut key_mark = vec![false; m.keys.len()];
     loop {
         rounds += 1;
-        let clocks = g.clocks()?;
-        let added = forced_edges(m, &clocks);
+        todo.sort_unstable();
+        let added = forced_edges(m, &live.clocks, &todo);
         if added.is_empty() {
+            g.extend(added_all);
             return Ok(rounds);
         }
-        g.extend(added);
+        for &e in &added {
+            if live.add(e).is_err() {
+                // Explain the cycle from the whole graph (one full computation, once).
+                g.extend(added_all);
+                g.extend(added);
+                return match g.clocks() {
+                    Err(c) => Err(c),
+                    Ok(_) => Err(Cycle(vec![e])),
+                };
+            }
+        }
+        added_all.extend(added);
+        // What the next round must look at again.
+        todo.clear();
+        for c in live.take_changed() {
+            let n = &m.nodes[c as usize];
+            let mut push = |r: Node, todo: &mut Vec<Node>| {
+                if !mark[r as usize] {
+                    mark[r as usize] = true;
+                    todo.push(r);
+                }
+            };
+            if matches!(n.read, Some(Source::Init | Source::Write(_))) {
+                push(c, &mut todo);
+            }
+            for &r in &readers_of[c as usize] {
+                push(r, &mut todo);
+            }
+            if n.writes && !key_mark[n.key as usize] {
+                key_mark[n.key as usize] = true;
+                for &r in &reads_of_key[n.key as usize] {
+                    push(r, &mut todo);
+                }
+            }
+        }
+        for &r in &todo {
+            mark[r as usize] = false;
+        }
+        key_mark.iter_mut().for_each(|k| *k = false);
     }
 }
 
@@ -32,33 +94,11 @@ fn horizon(m: &Memory, clocks: &Clocks, cw: &ChainWrites, r: Node) -> u32 {
     }
 }
 
-/// Edges implied by the current order and not yet implied by it.
-pub fn forced_edges(m: &Memory, clocks: &Clocks) -> Vec<Edge> {
+/// Edges forced by the reads `reads` under the current order and not yet implied by it.
+pub fn forced_edges(m: &Memory, clocks: &Clocks, reads: &[Node]) -> Vec<Edge> {
     let mut out = Vec::new();
-    // Per key and writing chain, each other chain's clock entry of those writes, laid out
-    // contiguously so that "the first write of this chain that w reaches" is a binary search
-    // over one array rather than over scattered clock rows.
-    let width = clocks.width;
-    let seen: Vec<Vec<Vec<u32>>> = m
-        .key_writes
-        .iter()
-        .map(|kw| {
-            kw.iter()
-                .map(|cw| {
-                    let len = cw.writes.len();
-                    let mut v = vec![0u32; width * len];
-                    for (i, &(_, x)) in cw.writes.iter().enumerate() {
-                        for (c, &e) in clocks.row(x).iter().enumerate() {
-                            v[c * len + i] = e;
-                        }
-                    }
-                    v
-                })
-                .collect()
-        })
-        .collect();
-    for (i, n) in m.nodes.iter().enumerate() {
-        let r = i as Node;
+    for &r in reads {
+        let n = &m.nodes[r as usize];
         match n.read {
             Some(Source::Init) => {
                 for cw in &m.key_writes[n.key as usize] {
@@ -75,8 +115,7 @@ pub fn forced_edges(m: &Memory, clocks: &Clocks) -> Vec<Edge> {
                 }
             }
             Some(Source::Write(w)) => {
-                let wn = &m.nodes[w as usize];
-                for (ci, cw) in m.key_writes[n.key as usize].iter().enumerate() {
+                for cw in &m.key_writes[n.key as usize] {
                     // Writes of this chain before r must precede w.
                     let hz = horizon(m, clocks, cw, r);
                     let k = cw.writes.partition_point(|&(p, _)| p < hz);
@@ -90,11 +129,11 @@ pub fn forced_edges(m: &Memory, clocks: &Clocks) -> Vec<Edge> {
                             });
                         }
                     }
-                    // Writes of this chain after w must follow r.
-                    let len = cw.writes.len();
-                    let col = wn.chain as usize * len;
-                    let j =
-                        seen[n.key as usize][ci][col..col + len].partition_point(|&e| e <= wn.pos);
+                    // Writes of this chain after w must follow r: the first one w reaches
+                    // (what w reaches along a chain is a suffix of it).
+                    let j = cw
+                        .writes
+                        .partition_point(|&(_, x)| !clocks.reaches(m, w, x));
                     if let Some(&(_, w2)) = cw.writes[j..].iter().find(|&&(_, x)| x != w && x != r)
                     {
                         if !clocks.reaches(m, r, w2) {

@@ -36,7 +36,7 @@ impl<'m> LiveClocks<'m> {
             out_start[i + 1] += out_start[i];
         }
         let mut fill = out_start.clone();
-        let mut out_edges = vec![0 as Node; g.edges.len()];
+        let mut out_edges: Vec<Node> = vec![0; g.edges.len()];
         for e in &g.edges {
             out_edges[fill[e.from as usize] as usize] = e.to;
             fill[e.from as usize] += 1;

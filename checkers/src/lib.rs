@@ -10,6 +10,7 @@ pub mod memory;
 pub mod sequential;
 pub mod set;
 pub mod suite;
+pub mod txn;
 mod verdict;
 pub mod zookeeper;
 

@@ -47,6 +47,13 @@ pub enum Bug {
     /// A leader deposed by a newer term while it handles a batch of client writes still appends
     /// them, stamped with the newer term it just learned (hashicorp/raft#695).
     TermStamp,
+    /// A transaction's reads are served from the local state when the request arrives, outside
+    /// the log; only its writes are replicated: reads and writes are not atomic (lost updates,
+    /// read skew, stale reads).
+    TxnLocalReads,
+    /// A transaction's micro-ops are applied in two log entries (its first half, then the
+    /// rest): other transactions can see or act between them (non-atomic transactions).
+    TxnSplit,
 }
 
 /// Every bug: its `--bug` name, the bug, and what it breaks.
@@ -115,6 +122,16 @@ pub const ALL: &[(&str, Bug, &str)] = &[
         "term-stamp",
         Bug::TermStamp,
         "a deposed leader stamps its writes with the newer term (log matching broken)",
+    ),
+    (
+        "txn-local-reads",
+        Bug::TxnLocalReads,
+        "transaction reads served from local state outside the log",
+    ),
+    (
+        "txn-split",
+        Bug::TxnSplit,
+        "a transaction's micro-ops applied in two log entries",
     ),
 ];
 

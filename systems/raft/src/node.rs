@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc::UnboundedSender;
 use wire::{code, Op, Request, Response};
 
-use crate::bugs::Bugs;
+use crate::bugs::{Bug, Bugs};
 use crate::core::{Config, Entry, Index, Message, NodeId, Raft, Snapshot};
-use crate::kv::{Command, Kv, KvOp, Origin, Outcome};
+use crate::kv::{Command, Kv, KvOp, MicroOp, Origin, Outcome};
 use crate::storage::{snapshot, wal::Wal};
 use crate::transport::Outbound;
 
@@ -54,6 +54,10 @@ struct PendingWrite {
     id: u64,
     reply: Reply,
     deadline: Instant,
+    /// `--bug txn-local-reads`: the transaction's results as read locally on arrival.
+    local_reads: Option<Vec<Value>>,
+    /// `--bug txn-split`: the results of the transaction's first entry.
+    first_part: Vec<Value>,
 }
 
 struct PendingRead {
@@ -79,6 +83,11 @@ pub struct Node {
     confirmed_reads: Vec<(Index, PendingRead)>,
     /// When the log was last synced (for `--bug unsynced-ack`).
     last_sync: Instant,
+    /// `--bug txn-split`: for each first half (by sequence number) the rest of the
+    /// transaction and its rid, proposed once the first half applies.
+    split_rest: HashMap<u64, (Vec<MicroOp>, Option<String>)>,
+    /// Second halves to propose after the current `Ready` is done.
+    deferred: Vec<(Option<String>, Vec<MicroOp>, PendingWrite)>,
 }
 
 impl Node {
@@ -127,6 +136,8 @@ impl Node {
             reads: HashMap::new(),
             confirmed_reads: Vec::new(),
             last_sync: Instant::now(),
+            split_rest: HashMap::new(),
+            deferred: Vec::new(),
         })
     }
 
@@ -216,42 +227,140 @@ impl Node {
             }
             Op::Write { key, value } => KvOp::Write { key, value },
             Op::Cas { key, from, to } => KvOp::Cas { key, from, to },
+            Op::Txn { txn } => {
+                let mops = match txn
+                    .iter()
+                    .map(MicroOp::parse)
+                    .collect::<Result<Vec<_>, _>>()
+                {
+                    Ok(m) if !m.is_empty() => m,
+                    Ok(_) => {
+                        return bad_request(&reply, id, "a txn needs at least one micro-op".into())
+                    }
+                    Err(e) => return bad_request(&reply, id, e),
+                };
+                if self.cfg.bugs.has(Bug::TxnSplit) && mops.len() > 1 {
+                    return self.propose_split(req.rid, mops, id, reply, deadline);
+                }
+                let local_reads = self
+                    .cfg
+                    .bugs
+                    .has(Bug::TxnLocalReads)
+                    .then(|| self.kv.preview_txn(&mops));
+                return self.propose(
+                    req.rid,
+                    KvOp::Txn { mops },
+                    id,
+                    reply,
+                    deadline,
+                    local_reads,
+                );
+            }
             other => {
                 let _ = reply.send(Response::err(
                     Some(id),
                     code::BAD_REQUEST,
                     true,
                     format!(
-                        "raft-node does not support {:?}; it serves read, write, cas and status",
+                        "raft-node does not support {:?}; it serves read, write, cas, txn and status",
                         other.name()
                     ),
                 ));
                 return;
             }
         };
-        self.next_seq += 1;
+        self.propose(req.rid, op, id, reply, deadline, None);
+    }
+
+    /// Proposes one command and remembers whom to answer when it applies.
+    fn propose(
+        &mut self,
+        rid: Option<String>,
+        op: KvOp,
+        id: u64,
+        reply: Reply,
+        deadline: Instant,
+        local_reads: Option<Vec<Value>>,
+    ) {
+        let w = PendingWrite {
+            id,
+            reply,
+            deadline,
+            local_reads,
+            first_part: Vec::new(),
+        };
+        if let Err((w, e)) = self.propose_pending(rid, op, w) {
+            // Never proposed: it certainly will not take effect.
+            refuse(&w.reply, w.id, format!("{e}; the request was not proposed"));
+        }
+    }
+
+    fn propose_pending(
+        &mut self,
+        rid: Option<String>,
+        op: KvOp,
+        w: PendingWrite,
+    ) -> Result<u64, (PendingWrite, String)> {
+        let seq = self.next_seq + 1;
         let cmd = Command {
             origin: Origin {
                 node: self.cfg.id,
                 incarnation: self.incarnation,
-                seq: self.next_seq,
+                seq,
             },
-            rid: req.rid,
+            rid,
             op,
         };
         match self.raft.propose(cmd.encode()) {
             Ok(()) => {
-                self.writes.insert(
-                    self.next_seq,
-                    PendingWrite {
-                        id,
-                        reply,
-                        deadline,
-                    },
-                );
+                self.next_seq = seq;
+                self.writes.insert(seq, w);
+                Ok(seq)
             }
-            // Never proposed: it certainly will not take effect.
-            Err(e) => refuse(&reply, id, format!("{e}; the request was not proposed")),
+            Err(e) => Err((w, e.to_string())),
+        }
+    }
+
+    /// `--bug txn-split`: proposes the transaction's first half; the rest is proposed as a
+    /// second entry once the first applies, and the client is answered when that applies.
+    fn propose_split(
+        &mut self,
+        rid: Option<String>,
+        mut mops: Vec<MicroOp>,
+        id: u64,
+        reply: Reply,
+        deadline: Instant,
+    ) {
+        let rest = mops.split_off(mops.len() / 2);
+        let w = PendingWrite {
+            id,
+            reply,
+            deadline,
+            local_reads: None,
+            first_part: Vec::new(),
+        };
+        let first_rid = rid.as_ref().map(|r| format!("{r}/1"));
+        match self.propose_pending(first_rid, KvOp::Txn { mops }, w) {
+            Ok(seq) => {
+                self.split_rest
+                    .insert(seq, (rest, rid.map(|r| format!("{r}/2"))));
+            }
+            Err((w, e)) => refuse(&w.reply, w.id, format!("{e}; the request was not proposed")),
+        }
+    }
+
+    /// Proposes the second halves whose first halves applied (`--bug txn-split`). The first
+    /// half took effect, so a second half that cannot be proposed is an indefinite failure.
+    fn propose_deferred(&mut self) {
+        for (rid, mops, w) in std::mem::take(&mut self.deferred) {
+            if let Err((w, e)) = self.propose_pending(rid, KvOp::Txn { mops }, w) {
+                let _ = w.reply.send(Response::err(
+                    Some(w.id),
+                    code::LEADERSHIP_LOST,
+                    false,
+                    format!("{e}; the transaction's first half has applied"),
+                ));
+            }
         }
     }
 
@@ -327,6 +436,7 @@ impl Node {
                 }
             }
             self.raft.advance(&ready);
+            self.propose_deferred();
             self.serve_reads();
             self.maybe_snapshot()?;
         }
@@ -360,14 +470,33 @@ impl Node {
         if cmd.origin.node != self.cfg.id || cmd.origin.incarnation != self.incarnation {
             return;
         }
+        if let Some((rest, rid)) = self.split_rest.remove(&cmd.origin.seq) {
+            // A rejected first half is answered below like any transaction.
+            if let Outcome::Txn { results } = &outcome {
+                if let Some(mut w) = self.writes.remove(&cmd.origin.seq) {
+                    w.first_part = results.clone();
+                    self.deferred.push((rid, rest, w));
+                }
+                return;
+            }
+        }
         let Some(w) = self.writes.remove(&cmd.origin.seq) else {
             return;
         };
         let r = match outcome {
             Outcome::Ok => Response::ok(w.id),
+            Outcome::Txn { results } => {
+                let mut all = w.first_part;
+                all.extend(w.local_reads.unwrap_or(results));
+                Response::ok_with(w.id, "txn", Value::Array(all))
+            }
+            Outcome::TxnRejected { message } => {
+                Response::err(Some(w.id), "txn_rejected", true, message)
+            }
             Outcome::CasMismatch { current } => {
                 let key = match &cmd.op {
                     KvOp::Cas { key, .. } | KvOp::Write { key, .. } => key.as_str(),
+                    KvOp::Txn { .. } => "txn",
                 };
                 Response::err(
                     Some(w.id),
@@ -419,6 +548,11 @@ impl Node {
         tracing::info!(index = applied, "took a snapshot and compacted the log");
         Ok(())
     }
+}
+
+/// Answers a malformed request: a definite `bad_request`.
+fn bad_request(reply: &Reply, id: u64, message: String) {
+    let _ = reply.send(Response::err(Some(id), code::BAD_REQUEST, true, message));
 }
 
 /// Answers a request that was never proposed or registered: a definite `unavailable`.

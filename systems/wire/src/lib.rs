@@ -75,6 +75,10 @@ pub enum Op {
         #[serde(default = "root_path")]
         path: String,
     },
+    /// A transaction: micro-ops `["r", key, null]`, `["w", key, value]`, `["append", key,
+    /// value]` applied atomically, in order; a read sees the transaction's own earlier writes.
+    /// The response's `txn` repeats the micro-ops with every read's value filled in.
+    Txn { txn: Vec<Value> },
     /// The node's id, role, term or epoch, believed leader and commit point.
     Status,
 }
@@ -100,6 +104,7 @@ impl Op {
             Op::Delete { .. } => "delete",
             Op::Children { .. } => "children",
             Op::Sync { .. } => "sync",
+            Op::Txn { .. } => "txn",
             Op::Status => "status",
         }
     }
@@ -113,6 +118,7 @@ impl Op {
                 | Op::Create { .. }
                 | Op::Set { .. }
                 | Op::Delete { .. }
+                | Op::Txn { .. }
         )
     }
 }
@@ -305,6 +311,20 @@ mod tests {
                 version: -1
             }
         );
+    }
+
+    #[test]
+    fn txn_requests() {
+        let line = r#"{"id":5,"op":"txn","txn":[["r","x",null],["append","y",3]]}"#;
+        let r = parse_request(line.as_bytes()).unwrap();
+        assert_eq!(
+            r.op,
+            Op::Txn {
+                txn: vec![json!(["r", "x", null]), json!(["append", "y", 3])]
+            }
+        );
+        assert!(r.op.is_update());
+        assert_eq!(r.op.name(), "txn");
     }
 
     #[test]

@@ -202,5 +202,6 @@ fn main() {
             peak_mib(),
             r.valid.as_str()
         );
+        eprintln!("{name}: {}", r.stats);
     }
 }

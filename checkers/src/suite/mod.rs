@@ -14,6 +14,7 @@
 
 mod linearizable;
 mod models;
+mod txn;
 
 pub use linearizable::{infer_model, Linearizable};
 pub use models::LadderModel;
@@ -150,6 +151,16 @@ pub static CHECKERS: &[&dyn Checker] = &[
     &LadderModel(Model::CausalConvergence),
     &LadderModel(Model::Causal),
     &crate::set::SetChecker,
+    &txn::MODELS[0],
+    &txn::MODELS[1],
+    &txn::MODELS[2],
+    &txn::MODELS[3],
+    &txn::MODELS[4],
+    &txn::MODELS[5],
+    &txn::MODELS[6],
+    &txn::MODELS[7],
+    &txn::MODELS[8],
+    &txn::MODELS[9],
 ];
 
 /// The registered checkers' names.

@@ -2,7 +2,8 @@
 //!
 //! - [`op`]: operations are histories' [`histories::Event`]s: a generator makes the invocation,
 //!   a client answers with its completion, the [`Recorder`] (the harness's journal) stamps both.
-//! - [`WorkloadSpec`] and [`OpGen`]: per-worker invocation sequences (`register`, `set`, `kv`),
+//! - [`WorkloadSpec`] and [`OpGen`]: per-worker invocation sequences (`register`, `set`, `kv`,
+//!   `list-append`, `rw-register`),
 //!   each drawn from the seed and the worker's index only, never from responses, so the same seed
 //!   gives every worker the same sequence.
 //! - [`run_workers`]: the generator — client workers with Jepsen's process model (after an `info`
@@ -21,6 +22,7 @@ mod recorder;
 mod register;
 mod set;
 mod spec;
+mod txn;
 mod workers;
 
 pub use error::WorkloadError;

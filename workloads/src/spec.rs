@@ -16,6 +16,11 @@ pub enum WorkloadKind {
     Set,
     /// Reads and unique-value writes over a few fixed keys, with multi-key reads.
     Kv,
+    /// Transactions of reads and appends to lists over rotating keys (Elle's list-append).
+    ListAppend,
+    /// Transactions of reads and unique writes to registers over rotating keys (Elle's
+    /// rw-register).
+    RwRegister,
 }
 
 impl WorkloadKind {
@@ -24,6 +29,8 @@ impl WorkloadKind {
             WorkloadKind::Register => "register",
             WorkloadKind::Set => "set",
             WorkloadKind::Kv => "kv",
+            WorkloadKind::ListAppend => "list-append",
+            WorkloadKind::RwRegister => "rw-register",
         }
     }
 }
@@ -35,6 +42,8 @@ impl FromStr for WorkloadKind {
             "register" => WorkloadKind::Register,
             "set" => WorkloadKind::Set,
             "kv" => WorkloadKind::Kv,
+            "list-append" => WorkloadKind::ListAppend,
+            "rw-register" => WorkloadKind::RwRegister,
             other => return Err(WorkloadError::UnknownWorkload(other.to_string())),
         })
     }
@@ -45,7 +54,8 @@ impl FromStr for WorkloadKind {
 pub struct WorkloadSpec {
     pub kind: WorkloadKind,
     pub mix: Mix,
-    /// register: about how many operations each key gets before it is replaced.
+    /// register, list-append, rw-register: about how many operations (micro-ops) each key
+    /// gets before it is replaced.
     pub ops_per_key: u64,
     /// kv: how many keys.
     pub keys: u64,
@@ -79,6 +89,8 @@ impl WorkloadSpec {
             }
             WorkloadKind::Set => Box::new(crate::set::SetGen::new(self, worker)),
             WorkloadKind::Kv => Box::new(crate::kv::KvGen::new(self, worker, rng)),
+            WorkloadKind::ListAppend => Box::new(crate::txn::TxnGen::new(self, worker, rng, true)),
+            WorkloadKind::RwRegister => Box::new(crate::txn::TxnGen::new(self, worker, rng, false)),
         }
     }
 
@@ -102,6 +114,8 @@ impl WorkloadSpec {
             WorkloadKind::Set => (0..nodes)
                 .map(|n| (n, op::invocation("read", None, serde_json::Value::Null)))
                 .collect(),
+            // Transactions check themselves: no final reads.
+            WorkloadKind::ListAppend | WorkloadKind::RwRegister => Vec::new(),
         }
     }
 }

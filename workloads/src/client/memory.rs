@@ -71,6 +71,38 @@ impl MemoryClient {
                     inv.fail(wire::code::CAS_MISMATCH)
                 }
             }
+            "txn" => {
+                // Atomic under the map's lock; reads see the transaction's earlier writes.
+                let mut m = self.sys.map.lock().unwrap_or_else(|e| e.into_inner());
+                let mut out = Vec::new();
+                for mop in inv.value.as_array().into_iter().flatten() {
+                    let (f, k, v) = (
+                        mop[0].as_str().unwrap_or(""),
+                        mop[1].as_str().unwrap_or(""),
+                        &mop[2],
+                    );
+                    match f {
+                        "r" => {
+                            let cur = m.get(k).cloned().unwrap_or(Value::Null);
+                            out.push(serde_json::json!(["r", k, cur]));
+                        }
+                        "append" => {
+                            let mut l = match m.get(k) {
+                                Some(Value::Array(l)) => l.clone(),
+                                _ => Vec::new(),
+                            };
+                            l.push(v.clone());
+                            m.insert(k.to_string(), Value::Array(l));
+                            out.push(mop.clone());
+                        }
+                        _ => {
+                            m.insert(k.to_string(), v.clone());
+                            out.push(mop.clone());
+                        }
+                    }
+                }
+                inv.ok(Value::Array(out))
+            }
             other => inv.fail(format!("no {other} operation")),
         }
     }

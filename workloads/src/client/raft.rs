@@ -1,4 +1,6 @@
-//! The raft adapter: Contract 2 `read`, `write` and `cas` map one to one onto the register ops.
+//! The raft adapter: Contract 2 `read`, `write`, `cas` and `txn` map one to one onto the
+//! register and transaction ops (a `txn`'s completion carries the node's micro-ops with every
+//! read's value).
 //! The set workload keeps its elements in a few shard keys holding JSON arrays, and adds with a
 //! read-then-cas loop.
 
@@ -115,6 +117,9 @@ impl Client for RaftClient {
                 key,
                 value: inv.value.clone(),
             },
+            "txn" => Op::Txn {
+                txn: inv.value.as_array().cloned().unwrap_or_default(),
+            },
             "cas" => Op::Cas {
                 key,
                 from: inv.value.get(0).cloned().unwrap_or(Value::Null),
@@ -126,6 +131,8 @@ impl Client for RaftClient {
             Ok(r) => {
                 let value = if inv.f == "read" {
                     r.get("value").cloned().unwrap_or(Value::Null)
+                } else if inv.f == "txn" {
+                    r.get("txn").cloned().unwrap_or(Value::Null)
                 } else {
                     inv.value.clone()
                 };

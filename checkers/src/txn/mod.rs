@@ -18,8 +18,8 @@
 //! "#;
 //! let h = histories::parse_jsonl(jsonl).unwrap();
 //! let r = check(&h, &Options::default()).unwrap();
-//! // Write skew: snapshot isolation allows it, serializability does not.
-//! assert_eq!(r.strongest, vec![IsolationModel::SnapshotIsolation]);
+//! // Write skew: snapshot isolation allows it (with sessions too), serializability does not.
+//! assert_eq!(r.strongest, vec![IsolationModel::StrongSessionSnapshotIsolation]);
 //! assert!(r.anomaly_types.contains(&"G2-item".to_string()));
 //! ```
 

@@ -78,9 +78,7 @@ async fn isolating_the_leader_through_the_proxy_elects_another() {
             others.contains(n)
                 && st[*i]
                     .as_ref()
-                    .and_then(|s| s.get("role"))
-                    .and_then(|r| r.as_str())
-                    == Some("leader")
+                    .is_some_and(|s| s.role == wire::Role::Leader)
         });
         if let Some((_, n)) = found {
             break n.clone();

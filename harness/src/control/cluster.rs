@@ -175,20 +175,13 @@ impl LocalCluster {
     }
 
     /// A node's answer to the `status` op.
-    pub async fn status(&self, i: usize, timeout: Duration) -> Result<Value, String> {
+    pub async fn status(&self, i: usize, timeout: Duration) -> Result<wire::Status, String> {
         let r = call_once(self.layouts[i].client_addr, wire::Op::Status, timeout).await?;
-        if !r.ok {
-            return Err(format!(
-                "{} answered status with an error: {}",
-                self.names[i],
-                r.error.map(|e| e.message).unwrap_or_default()
-            ));
-        }
-        Ok(Value::Object(r.body))
+        wire::Status::from_response(&r).map_err(|e| format!("{}: {e}", self.names[i]))
     }
 
-    /// Every node's status, `None` where it did not answer.
-    pub async fn statuses(&self, timeout: Duration) -> Vec<Option<Value>> {
+    /// Every node's status, `None` where it did not answer with one.
+    pub async fn statuses(&self, timeout: Duration) -> Vec<Option<wire::Status>> {
         let mut set = tokio::task::JoinSet::new();
         for i in 0..self.layouts.len() {
             let addr = self.layouts[i].client_addr;
@@ -196,36 +189,19 @@ impl LocalCluster {
         }
         let mut out = vec![None; self.layouts.len()];
         while let Some(Ok((i, r))) = set.join_next().await {
-            if let Ok(r) = r {
-                if r.ok {
-                    out[i] = Some(Value::Object(r.body));
-                }
-            }
+            out[i] = r.ok().and_then(|r| wire::Status::from_response(&r).ok());
         }
         out
     }
 
-    /// The node that says it leads, with the highest term or epoch among those that do.
+    /// The node that leads and serves, with the highest term or epoch among those that do.
     pub async fn find_leader(&self) -> Option<String> {
         let st = self.statuses(Duration::from_millis(500)).await;
-        let mut best: Option<(u64, String)> = None;
-        for (i, s) in st.iter().enumerate() {
-            let Some(s) = s else { continue };
-            let role = s.get("role").and_then(Value::as_str).unwrap_or("");
-            // zab: a leader that has not finished synchronizing a quorum does not serve yet.
-            let serving = s.get("serving").and_then(Value::as_bool).unwrap_or(true);
-            if (role != "leader" && role != "leading") || !serving {
-                continue;
-            }
-            let term = ["term", "epoch"]
-                .iter()
-                .find_map(|k| s.get(*k).and_then(Value::as_u64))
-                .unwrap_or(0);
-            if best.as_ref().is_none_or(|(t, _)| term > *t) {
-                best = Some((term, self.names[i].clone()));
-            }
-        }
-        best.map(|b| b.1)
+        st.iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().filter(|s| s.leads()).map(|s| (i, s)))
+            .max_by_key(|(i, s)| (s.generation.value(), std::cmp::Reverse(*i)))
+            .map(|(i, _)| self.names[i].clone())
     }
 
     /// Waits until every running node answers `status` and one of them leads. Returns the leader.

@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use wire::{code, Op, Request, Response};
 
 use crate::bugs::{Bug, Bugs};
-use crate::core::{Config, Entry, Index, Message, NodeId, Raft, Snapshot};
+use crate::core::{Config, Entry, Index, Message, NodeId, Raft, Role, Snapshot};
 use crate::kv::{Command, Kv, KvOp, MicroOp, Origin, Outcome};
 use crate::storage::{snapshot, wal::Wal};
 use crate::transport::Outbound;
@@ -176,9 +176,33 @@ impl Node {
         }
     }
 
-    fn name_of(&self, id: Option<NodeId>) -> Value {
+    fn name_of(&self, id: Option<NodeId>) -> Option<wire::NodeRef> {
         id.and_then(|i| self.cfg.names.get(&i))
-            .map_or(Value::Null, |n| Value::String(n.clone()))
+            .map(|n| wire::NodeRef::Name(n.clone()))
+    }
+
+    /// The answer to `status` (Contract 2's typed [`wire::Status`]).
+    fn status(&self) -> wire::Status {
+        let s = self.raft.status();
+        let role = match s.role {
+            Role::Leader => wire::Role::Leader,
+            Role::Follower => wire::Role::Follower,
+            Role::Candidate => wire::Role::Candidate,
+            Role::PreCandidate => wire::Role::PreCandidate,
+        };
+        let mut extra = serde_json::Map::new();
+        extra.insert("applied".into(), json!(self.kv.applied));
+        extra.insert("last_index".into(), json!(s.last_index));
+        extra.insert("snapshot_index".into(), json!(s.snapshot_index));
+        wire::Status {
+            node: wire::NodeRef::Name(self.cfg.name.clone()),
+            role,
+            generation: wire::Generation::Term(s.term),
+            leader: self.name_of(s.leader),
+            commit: s.commit,
+            serving: None,
+            extra,
+        }
     }
 
     fn handle(&mut self, input: Input) {
@@ -193,17 +217,7 @@ impl Node {
         let id = req.id;
         let op = match req.op {
             Op::Status => {
-                let s = self.raft.status();
-                let r = Response::ok(id)
-                    .with("node", json!(self.cfg.name))
-                    .with("role", json!(s.role.as_str()))
-                    .with("term", json!(s.term))
-                    .with("leader", self.name_of(s.leader))
-                    .with("commit", json!(s.commit))
-                    .with("applied", json!(self.kv.applied))
-                    .with("last_index", json!(s.last_index))
-                    .with("snapshot_index", json!(s.snapshot_index));
-                let _ = reply.send(r);
+                let _ = reply.send(self.status().into_response(id));
                 return;
             }
             Op::Read { key } => {

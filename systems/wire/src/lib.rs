@@ -16,6 +16,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+mod status;
+pub use status::{Generation, NodeRef, Role, Status, StatusError};
+
 /// The longest request or response line a node or client accepts, newline excluded.
 pub const MAX_LINE: usize = 1 << 20;
 
@@ -79,7 +82,7 @@ pub enum Op {
     /// value]` applied atomically, in order; a read sees the transaction's own earlier writes.
     /// The response's `txn` repeats the micro-ops with every read's value filled in.
     Txn { txn: Vec<Value> },
-    /// The node's id, role, term or epoch, believed leader and commit point.
+    /// The node's id, role, term or epoch, believed leader and commit point: a [`Status`].
     Status,
 }
 

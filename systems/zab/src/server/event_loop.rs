@@ -235,26 +235,31 @@ impl Node {
         .with("zxid", zxid)
     }
 
+    /// The answer to `status` (Contract 2's typed [`wire::Status`]), in ZooKeeper's words.
     fn status(&self) -> Response {
         let p = &self.peer;
         let role = match p.state() {
-            crate::ServerState::Looking => "looking",
-            crate::ServerState::Following => "following",
-            crate::ServerState::Leading => "leading",
+            crate::ServerState::Looking => wire::Role::Looking,
+            crate::ServerState::Following => wire::Role::Following,
+            crate::ServerState::Leading => wire::Role::Leading,
         };
-        Response::ok(0)
-            .with("node", json!(self.cfg.id))
-            .with("role", json!(role))
-            .with("serving", json!(p.serving()))
-            .with("epoch", json!(p.current_epoch()))
-            .with("accepted_epoch", json!(p.accepted_epoch()))
-            .with("leader", json!(p.leader()))
-            .with("last_zxid", json!(p.last_zxid().0))
-            .with("zxid", json!(p.committed().0))
-            .with("commit", json!(p.committed().0))
-            .with("min_committed_log", json!(p.log_start().0))
-            .with("last_sync", json!(p.last_sync().map(|m| m.name())))
-            .with("znodes", json!(p.tree().len()))
+        let mut extra = serde_json::Map::new();
+        extra.insert("accepted_epoch".into(), json!(p.accepted_epoch()));
+        extra.insert("last_zxid".into(), json!(p.last_zxid().0));
+        extra.insert("zxid".into(), json!(p.committed().0));
+        extra.insert("min_committed_log".into(), json!(p.log_start().0));
+        extra.insert("last_sync".into(), json!(p.last_sync().map(|m| m.name())));
+        extra.insert("znodes".into(), json!(p.tree().len()));
+        wire::Status {
+            node: wire::NodeRef::Number(self.cfg.id),
+            role,
+            generation: wire::Generation::Epoch(u64::from(p.current_epoch())),
+            leader: p.leader().map(wire::NodeRef::Number),
+            commit: p.committed().0,
+            serving: Some(p.serving()),
+            extra,
+        }
+        .into_response(0)
     }
 
     fn on_tick(&mut self) {

@@ -1,13 +1,15 @@
 //! The client server (Contract 2): one JSON request per line, many in flight per connection,
-//! responses matched by id. A malformed, truncated, non-UTF-8 or oversized line gets a
-//! `bad_request` response; the connection (and every other one) carries on.
+//! responses matched by id. Lines are framed by `wire::lines`: a malformed, truncated, non-UTF-8
+//! or oversized line gets a `bad_request` response; the connection (and every other one) carries
+//! on.
 
 use std::sync::mpsc::Sender;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use wire::{code, Response, MAX_LINE};
+use wire::lines::LineReader;
+use wire::{code, Request, Response};
 
 use crate::node::Input;
 
@@ -46,75 +48,30 @@ async fn connection(stream: TcpStream, inbox: Sender<Input>) {
             }
         }
     });
-    let mut reader = BufReader::with_capacity(1 << 16, rd);
-    let mut line: Vec<u8> = Vec::new();
-    let mut oversized = false;
-    loop {
-        let chunk = match reader.fill_buf().await {
-            Ok(c) => c,
-            Err(_) => return,
-        };
-        if chunk.is_empty() {
-            if oversized || !line.is_empty() {
-                let _ = tx.send(bad_request(
-                    "truncated request: the stream ended before the line's newline",
-                ));
+    let mut lines = LineReader::new(rd);
+    while let Ok(Some(line)) = lines.next_line().await {
+        match line.into_request() {
+            Err(resp) => {
+                let _ = tx.send(resp);
             }
-            return;
-        }
-        let (take, complete) = match chunk.iter().position(|&b| b == b'\n') {
-            Some(p) => (p, true),
-            None => (chunk.len(), false),
-        };
-        if !oversized {
-            if line.len() + take > MAX_LINE {
-                oversized = true;
-                line = Vec::new();
-            } else {
-                line.extend_from_slice(&chunk[..take]);
-            }
-        }
-        reader.consume(take + usize::from(complete));
-        if complete {
-            if oversized {
-                let _ = tx.send(bad_request(&format!(
-                    "request line exceeds the limit of {MAX_LINE} bytes"
-                )));
-                oversized = false;
-            } else {
-                handle_line(&line, &tx, &inbox);
-            }
-            line.clear();
+            Ok(req) => submit(req, &tx, &inbox),
         }
     }
 }
 
-fn bad_request(msg: &str) -> Response {
-    Response::err(None, code::BAD_REQUEST, true, msg)
-}
-
-fn handle_line(line: &[u8], tx: &mpsc::UnboundedSender<Response>, inbox: &Sender<Input>) {
-    let line = line.strip_suffix(b"\r").unwrap_or(line);
-    match wire::parse_request(line) {
-        Err(resp) => {
-            let _ = tx.send(resp);
-        }
-        Ok(req) => {
-            let id = req.id;
-            if inbox
-                .send(Input::Client {
-                    req,
-                    reply: tx.clone(),
-                })
-                .is_err()
-            {
-                let _ = tx.send(Response::err(
-                    Some(id),
-                    code::UNAVAILABLE,
-                    true,
-                    "the node is shutting down",
-                ));
-            }
-        }
+/// Hands a request to the node, which answers it on `tx`.
+fn submit(req: Request, tx: &mpsc::UnboundedSender<Response>, inbox: &Sender<Input>) {
+    let id = req.id;
+    let input = Input::Client {
+        req,
+        reply: tx.clone(),
+    };
+    if inbox.send(input).is_err() {
+        let _ = tx.send(Response::err(
+            Some(id),
+            code::UNAVAILABLE,
+            true,
+            "the node is shutting down",
+        ));
     }
 }

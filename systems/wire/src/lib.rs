@@ -11,11 +11,13 @@
 //! ```
 //!
 //! `definite: true` promises the operation did not and will not take effect; `definite: false`
-//! means it may have. This crate holds only types and framing helpers: no I/O runtime.
+//! means it may have. This crate holds the types and framing helpers, and [`lines`], the line
+//! reader both servers run on their client connections.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub mod lines;
 mod status;
 pub use status::{Generation, NodeRef, Role, Status, StatusError};
 

@@ -4,16 +4,19 @@
 //!
 //! Besides Contract 2's ops, a session accepts `{"id":N,"op":"session","last_zxid":Z}`: a client
 //! reconnecting to another server hands over the highest zxid it has seen.
+//!
+//! Lines are framed by `wire::lines` (the limit, `bad_request` for what cannot be a request).
 
 use crate::core::tree::validate_path;
 use crate::core::txn::Txn;
 use crate::core::zxid::Zxid;
 use serde_json::{json, Value};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot};
-use wire::{code, Op, Response, MAX_LINE};
+use wire::lines::{Line, LineReader};
+use wire::{code, Op, Response};
 
 pub enum ReadOp {
     Get(String),
@@ -52,76 +55,14 @@ pub async fn serve(listener: TcpListener, cmds: mpsc::Sender<Command>, timeout: 
     }
 }
 
-enum Line {
-    Data(Vec<u8>),
-    TooLong(usize),
-}
-
-/// Reads one line of at most `max` bytes (newline excluded) without buffering more than that.
-async fn read_line<R: AsyncBufReadExt + Unpin>(
-    r: &mut R,
-    max: usize,
-) -> std::io::Result<Option<Line>> {
-    let mut buf = Vec::new();
-    let mut seen = 0usize;
-    loop {
-        let avail = r.fill_buf().await?;
-        if avail.is_empty() {
-            return Ok(if seen == 0 {
-                None
-            } else if seen > max {
-                Some(Line::TooLong(seen))
-            } else {
-                Some(Line::Data(buf))
-            });
-        }
-        let (chunk, done) = match avail.iter().position(|&b| b == b'\n') {
-            Some(i) => (&avail[..i], Some(i + 1)),
-            None => (avail, None),
-        };
-        seen += chunk.len();
-        if seen <= max {
-            buf.extend_from_slice(chunk);
-        } else {
-            buf = Vec::new();
-        }
-        let consumed = done.unwrap_or(avail.len());
-        r.consume(consumed);
-        if done.is_some() {
-            if buf.last() == Some(&b'\r') {
-                buf.pop();
-            }
-            return Ok(Some(if seen > max {
-                Line::TooLong(seen)
-            } else {
-                Line::Data(buf)
-            }));
-        }
-    }
-}
-
 async fn session(stream: TcpStream, cmds: mpsc::Sender<Command>, timeout: Duration) {
     let (r, mut w) = stream.into_split();
-    let mut r = BufReader::new(r);
+    let mut lines = LineReader::new(r);
     let mut last_zxid = Zxid::ZERO;
-    loop {
-        let line = match read_line(&mut r, MAX_LINE).await {
-            Ok(Some(l)) => l,
-            _ => return,
-        };
+    while let Ok(Some(line)) = lines.next_line().await {
         let resp = match line {
-            Line::TooLong(n) => Response::err(
-                None,
-                code::BAD_REQUEST,
-                true,
-                format!("request line of {n} bytes exceeds the limit of {MAX_LINE} bytes"),
-            ),
-            Line::Data(bytes) => {
-                if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-                    continue;
-                }
-                handle(&bytes, &cmds, timeout, &mut last_zxid).await
-            }
+            Line::Bad(resp) => resp,
+            Line::Request(bytes) => handle(&bytes, &cmds, timeout, &mut last_zxid).await,
         };
         if let Some(z) = resp.get("zxid").and_then(Value::as_u64) {
             last_zxid = last_zxid.max(Zxid(z));

@@ -1,11 +1,12 @@
 //! What a nemesis needs from a cluster, and where it reports what it did.
 
-use crate::Grudge;
+use crate::{ClockChange, Grudge, LinkRule};
 use serde_json::Value;
 use std::future::Future;
 
-/// The fault-injection surface of a cluster. The harness implements it over local processes and
-/// its proxy; errors are one sentence.
+/// The fault-injection surface of a cluster. The harness implements it over local processes,
+/// its proxy, the fault filesystem and libfaketime; errors are one sentence. The faults a
+/// cluster cannot inject keep their default methods, which say so.
 pub trait Cluster: Send + Sync {
     /// The node names, in order.
     fn node_names(&self) -> Vec<String>;
@@ -21,12 +22,48 @@ pub trait Cluster: Send + Sync {
     fn resume(&self, node: &str) -> impl Future<Output = Result<(), String>> + Send;
     /// The node the cluster currently believes leads, found with the `status` op.
     fn leader(&self) -> impl Future<Output = Option<String>> + Send;
+
+    /// kill -9, then drops everything the node had not made durable (keeping a torn prefix of
+    /// each file's unsynced tail, drawn from `torn`, when given). The node stays down until
+    /// [`Cluster::start`]. Returns what was dropped, for the journal.
+    fn lose_unsynced(
+        &self,
+        node: &str,
+        torn: Option<u64>,
+    ) -> impl Future<Output = Result<Value, String>> + Send {
+        let _ = torn;
+        let msg = format!("this cluster cannot drop what {node} did not fsync");
+        async move { Err(msg) }
+    }
+
+    /// Makes `node`'s clocks wrong by `change`, or right again with `None`. Returns what was
+    /// written (libfaketime's spec), for the journal.
+    fn set_clock(
+        &self,
+        node: &str,
+        change: Option<&ClockChange>,
+    ) -> impl Future<Output = Result<String, String>> + Send {
+        let _ = change;
+        let msg = format!("this cluster cannot change the clock of {node}");
+        async move { Err(msg) }
+    }
+
+    /// Replaces every slow and flaky link by those of `rules` (an empty list heals them);
+    /// partitions stay.
+    fn set_link_faults(
+        &self,
+        rules: &[LinkRule],
+    ) -> impl Future<Output = Result<(), String>> + Send {
+        let _ = rules;
+        async { Err("this cluster cannot slow links or make them flaky".to_string()) }
+    }
 }
 
 /// Receives every fault and heal as it happens, to journal it as a `nemesis` event.
 pub trait NemesisLog: Send + Sync {
     /// `f` names the action (`start-partition`, `stop-partition`, `kill`, `restart`, `pause`,
-    /// `resume`); `value` names the links or nodes; `error` says what went wrong, if anything.
+    /// `resume`, `start-lose-unsynced`, `start-clock`, …); `value` names the links or nodes and
+    /// the parameters; `error` says what went wrong, if anything.
     fn record(&self, f: &str, value: Value, error: Option<String>);
     /// The fault now in force, for progress displays (`None` when healed).
     fn active(&self, _fault: Option<String>) {}

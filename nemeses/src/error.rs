@@ -4,7 +4,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum NemesisError {
     #[error(
-        "unknown nemesis {0:?}: use none, partition, kill, pause or a comma-separated list of them"
+        "unknown nemesis {0:?}: use none, all, or a comma-separated list of partition, kill, pause, lose-unsynced, clock, slow-link, flaky-link and leader"
     )]
     UnknownKind(String),
     #[error("node {0:?} is not part of the cluster")]

@@ -12,32 +12,70 @@ pub enum FaultKind {
     Kill,
     /// SIGSTOP and SIGCONT.
     Pause,
+    /// kill -9, then everything the node had not fsynced is lost (faultfs), then restart.
+    LoseUnsynced,
+    /// Per-node clock jumps, strobes and skews (libfaketime).
+    Clock,
+    /// Delayed, jittered, bandwidth-limited links (the proxy).
+    SlowLink,
+    /// Links whose connections are reset at random (the proxy).
+    FlakyLink,
+    /// The leader-aimed schedules (isolate then kill the leader, pause it past an election
+    /// timeout, kill it and isolate its successor, crash all during recovery, partition during
+    /// synchronization).
+    Leader,
 }
 
 impl FaultKind {
+    /// Every kind, in the normalised order.
+    pub const ALL: [FaultKind; 8] = [
+        FaultKind::Partition,
+        FaultKind::Kill,
+        FaultKind::Pause,
+        FaultKind::LoseUnsynced,
+        FaultKind::Clock,
+        FaultKind::SlowLink,
+        FaultKind::FlakyLink,
+        FaultKind::Leader,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             FaultKind::Partition => "partition",
             FaultKind::Kill => "kill",
             FaultKind::Pause => "pause",
+            FaultKind::LoseUnsynced => "lose-unsynced",
+            FaultKind::Clock => "clock",
+            FaultKind::SlowLink => "slow-link",
+            FaultKind::FlakyLink => "flaky-link",
+            FaultKind::Leader => "leader",
         }
     }
 }
 
-/// Parses `none`, one kind, or a comma-separated list (`partition,kill,pause`). Duplicates are
-/// ignored; the order is normalised so that the same set always gives the same plan.
+/// Parses `none`, `all`, one kind, or a comma-separated list (`partition,kill,pause`).
+/// Duplicates are ignored; the order is normalised so that the same set always gives the same
+/// plan.
 pub fn parse_kinds(s: &str) -> Result<Vec<FaultKind>, NemesisError> {
     let mut kinds = Vec::new();
     for part in s.split(',').map(str::trim) {
-        let k = match part {
+        let ks: &[FaultKind] = match part {
             "none" | "" => continue,
-            "partition" | "partitions" => FaultKind::Partition,
-            "kill" | "crash" => FaultKind::Kill,
-            "pause" => FaultKind::Pause,
+            "all" => &FaultKind::ALL,
+            "partition" | "partitions" => &[FaultKind::Partition],
+            "kill" | "crash" => &[FaultKind::Kill],
+            "pause" => &[FaultKind::Pause],
+            "lose-unsynced" => &[FaultKind::LoseUnsynced],
+            "clock" | "clocks" => &[FaultKind::Clock],
+            "slow-link" => &[FaultKind::SlowLink],
+            "flaky-link" => &[FaultKind::FlakyLink],
+            "leader" => &[FaultKind::Leader],
             other => return Err(NemesisError::UnknownKind(other.to_string())),
         };
-        if !kinds.contains(&k) {
-            kinds.push(k);
+        for k in ks {
+            if !kinds.contains(k) {
+                kinds.push(*k);
+            }
         }
     }
     kinds.sort();
@@ -55,6 +93,20 @@ mod tests {
             parse_kinds("pause,partition,kill,pause").unwrap(),
             vec![FaultKind::Partition, FaultKind::Kill, FaultKind::Pause]
         );
+        assert_eq!(
+            parse_kinds("leader,flaky-link,lose-unsynced,slow-link,clock").unwrap(),
+            vec![
+                FaultKind::LoseUnsynced,
+                FaultKind::Clock,
+                FaultKind::SlowLink,
+                FaultKind::FlakyLink,
+                FaultKind::Leader
+            ]
+        );
+        assert_eq!(parse_kinds("kill,all").unwrap(), FaultKind::ALL.to_vec());
+        for k in FaultKind::ALL {
+            assert_eq!(parse_kinds(k.name()).unwrap(), vec![k]);
+        }
         let e = parse_kinds("partition,flood").unwrap_err();
         assert!(e.to_string().contains("\"flood\""));
     }

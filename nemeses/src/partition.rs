@@ -1,5 +1,4 @@
-//! Partition shapes and node targets, and how a seeded random source turns them into grudges and
-//! node sets.
+//! Partition shapes, and how a seeded random source turns them into grudges.
 
 use crate::Grudge;
 use rand::seq::SliceRandom;
@@ -94,44 +93,6 @@ fn majorities_ring(ring: &[String]) -> Grudge {
     g
 }
 
-/// Which nodes a kill or pause hits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum NodeTarget {
-    /// One random node.
-    Random,
-    /// The current leader (resolved at run time).
-    Leader,
-    /// A random minority: ⌊(n−1)/2⌋ nodes (at least one).
-    Minority,
-}
-
-impl NodeTarget {
-    pub const ALL: [NodeTarget; 3] = [NodeTarget::Random, NodeTarget::Leader, NodeTarget::Minority];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            NodeTarget::Random => "random",
-            NodeTarget::Leader => "leader",
-            NodeTarget::Minority => "minority",
-        }
-    }
-
-    /// The nodes drawn from `rng`, or `None` for the leader.
-    pub fn draw<R: Rng>(self, nodes: &[String], rng: &mut R) -> Option<Vec<String>> {
-        let mut shuffled = nodes.to_vec();
-        shuffled.shuffle(rng);
-        let count = match self {
-            NodeTarget::Random => 1,
-            NodeTarget::Leader => return None,
-            NodeTarget::Minority => ((nodes.len().saturating_sub(1)) / 2).max(1),
-        };
-        shuffled.truncate(count.min(nodes.len()));
-        shuffled.sort();
-        Some(shuffled)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,29 +134,5 @@ mod tests {
         assert!(PartitionShape::IsolateLeader
             .grudge(&ns, &mut rng)
             .is_none());
-    }
-
-    #[test]
-    fn minority_is_a_minority() {
-        let mut rng = rand::rngs::StdRng::seed_from_u64(1);
-        assert_eq!(
-            NodeTarget::Minority
-                .draw(&nodes(5), &mut rng)
-                .unwrap()
-                .len(),
-            2
-        );
-        assert_eq!(
-            NodeTarget::Minority
-                .draw(&nodes(3), &mut rng)
-                .unwrap()
-                .len(),
-            1
-        );
-        assert_eq!(
-            NodeTarget::Random.draw(&nodes(3), &mut rng).unwrap().len(),
-            1
-        );
-        assert!(NodeTarget::Leader.draw(&nodes(3), &mut rng).is_none());
     }
 }

@@ -1,0 +1,190 @@
+//! Executing a leader-aimed schedule: find the leader, act on it, wait, act again. Every action
+//! is journaled under its own `f` (`start-partition`, `kill`, `pause`, …) between a
+//! `start-leader` naming the schedule and the leader, and a `stop-leader` when healed.
+
+use super::damage::Revive;
+use super::Nemesis;
+use crate::partition::isolate;
+use crate::{Cluster, Crash, LeaderSchedule, NemesisLog, NodeTarget, Restart};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+impl Nemesis {
+    pub(super) async fn run_schedule<C: Cluster, L: NemesisLog>(
+        &mut self,
+        cluster: &C,
+        log: &L,
+        schedule: &LeaderSchedule,
+        crash: Crash,
+    ) {
+        let nodes = cluster.node_names();
+        let leader = cluster.leader().await;
+        let needs_leader = !matches!(
+            schedule,
+            LeaderSchedule::CrashAllDuringRecovery { .. }
+                | LeaderSchedule::PartitionDuringSync { .. }
+        );
+        let err = (needs_leader && leader.is_none())
+            .then(|| "no node reports itself as leader; the schedule was not run".to_string());
+        log.record(
+            "start-leader",
+            json!({"schedule": schedule.name(), "leader": leader, "params": schedule, "crash": crash}),
+            err.clone(),
+        );
+        if err.is_some() {
+            return;
+        }
+        self.damage.leader = Some(schedule.name());
+        let leader = leader.unwrap_or_default();
+        match schedule {
+            LeaderSchedule::IsolateThenKill { kill_after_ms } => {
+                self.cut(cluster, log, "isolate-leader", &isolate(&leader, &nodes))
+                    .await;
+                self.wait(*kill_after_ms).await;
+                let hit = [leader];
+                self.crash(
+                    cluster,
+                    log,
+                    NodeTarget::Leader,
+                    &hit,
+                    crash,
+                    Restart::Together,
+                    None,
+                )
+                .await;
+            }
+            LeaderSchedule::PauseThenResume { pause_ms } => {
+                let hit = [leader];
+                self.pause(cluster, log, "leader", &hit, Restart::Together, None)
+                    .await;
+                self.wait(*pause_ms).await;
+                let paused = std::mem::take(&mut self.damage.paused);
+                self.revive(
+                    cluster,
+                    log,
+                    &paused,
+                    Restart::Together,
+                    Revive::Resume,
+                    "resume",
+                )
+                .await;
+            }
+            LeaderSchedule::KillThenIsolateSuccessor { wait_ms } => {
+                let hit = [leader.clone()];
+                self.crash(
+                    cluster,
+                    log,
+                    NodeTarget::Leader,
+                    &hit,
+                    crash,
+                    Restart::Together,
+                    None,
+                )
+                .await;
+                let deadline = Instant::now() + Duration::from_millis(*wait_ms);
+                let successor = loop {
+                    match cluster.leader().await {
+                        Some(s) if s != leader => break Some(s),
+                        _ => {}
+                    }
+                    if Instant::now() >= deadline || !self.wait(20).await {
+                        break None;
+                    }
+                };
+                match successor {
+                    Some(s) => {
+                        self.cut(cluster, log, "isolate-successor", &isolate(&s, &nodes))
+                            .await
+                    }
+                    None => log.record(
+                        "start-partition",
+                        json!({"kind": "isolate-successor", "grudge": {}}),
+                        Some(format!(
+                            "no node other than {leader} took the lead within {wait_ms} ms; nothing was cut"
+                        )),
+                    ),
+                }
+            }
+            LeaderSchedule::CrashAllDuringRecovery { recover_ms } => {
+                self.crash(
+                    cluster,
+                    log,
+                    NodeTarget::All,
+                    &nodes,
+                    crash,
+                    Restart::Together,
+                    None,
+                )
+                .await;
+                self.restart_crashed(cluster, log).await;
+                self.wait(*recover_ms).await;
+                self.crash(
+                    cluster,
+                    log,
+                    NodeTarget::All,
+                    &nodes,
+                    crash,
+                    Restart::Together,
+                    None,
+                )
+                .await;
+            }
+            LeaderSchedule::PartitionDuringSync {
+                nodes: choice,
+                down_ms,
+                sync_ms,
+                shape,
+                grudge,
+            } => {
+                let (hit, err) = self.resolve(cluster, choice).await;
+                let target = if choice.needs_leader() {
+                    NodeTarget::Leader
+                } else {
+                    NodeTarget::One
+                };
+                self.crash(cluster, log, target, &hit, crash, Restart::Together, err)
+                    .await;
+                self.wait(*down_ms).await;
+                self.restart_crashed(cluster, log).await;
+                self.wait(*sync_ms).await;
+                let grudge = match grudge {
+                    Some(g) => Some(g.clone()),
+                    None => cluster.leader().await.map(|l| isolate(&l, &nodes)),
+                };
+                match grudge {
+                    Some(g) => self.cut(cluster, log, shape.name(), &g).await,
+                    None => log.record(
+                        "start-partition",
+                        json!({"kind": shape.name(), "grudge": {}}),
+                        Some("no node reports itself as leader; nothing was cut".into()),
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Starts again every node the schedule crashed so far (journaled as `restart` or
+    /// `stop-lose-unsynced`).
+    async fn restart_crashed<C: Cluster, L: NemesisLog>(&mut self, cluster: &C, log: &L) {
+        let killed = std::mem::take(&mut self.damage.killed);
+        self.revive(
+            cluster,
+            log,
+            &killed,
+            Restart::Together,
+            Revive::Start,
+            "restart",
+        )
+        .await;
+        let lost = std::mem::take(&mut self.damage.lost);
+        self.revive(
+            cluster,
+            log,
+            &lost,
+            Restart::Together,
+            Revive::Start,
+            "stop-lose-unsynced",
+        )
+        .await;
+    }
+}

@@ -1,0 +1,158 @@
+//! Leader-aimed schedules: the shapes of fault that historical consensus bugs need, each a short
+//! sequence of actions on the leader of the moment, timed from the seed in units of the
+//! system's election timeout.
+
+use crate::{Grudge, NodeChoice, NodeTarget, PartitionShape};
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+/// How a schedule crashes a node: kill -9, or kill -9 and lose what it had not fsynced (when
+/// the run also asked for `lose-unsynced`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Crash {
+    #[default]
+    Kill,
+    LoseUnsynced {
+        /// Keep a torn prefix of each unsynced tail, drawn from this seed.
+        torn: Option<u64>,
+    },
+}
+
+/// One leader-aimed schedule. Every time is drawn from the seed; only the leader (and its
+/// successor) are found at run time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "schedule", rename_all = "kebab-case")]
+pub enum LeaderSchedule {
+    /// Cut the leader off from every other node; `kill_after_ms` later (1.5 to 4 election
+    /// timeouts: the rest elect a successor while the old leader still believes it leads),
+    /// crash it. Healed: the network, then the old leader restarts.
+    IsolateThenKill { kill_after_ms: u64 },
+    /// Pause the leader for `pause_ms` (2 to 5 election timeouts), then resume it: it wakes up
+    /// believing it still leads.
+    PauseThenResume { pause_ms: u64 },
+    /// Crash the leader; as soon as another node says it leads (polling for up to `wait_ms`),
+    /// isolate that one. Healed: the network, then the old leader restarts.
+    KillThenIsolateSuccessor { wait_ms: u64 },
+    /// Crash every node, start them all again, and `recover_ms` later (a tenth of an election
+    /// timeout to two: while they replay their logs, elect and synchronize) crash every node
+    /// again. Healed: every node restarts.
+    CrashAllDuringRecovery { recover_ms: u64 },
+    /// Crash `nodes` (one node or the leader) for `down_ms` (2 to 6 election timeouts, so that
+    /// it falls behind), start it, and `sync_ms` later (up to one election timeout: while it
+    /// synchronizes with the leader, or the cluster with a new leader) partition the cluster as
+    /// `shape` (`grudge` is `None` when the shape needs the leader). Healed: the network.
+    PartitionDuringSync {
+        nodes: NodeChoice,
+        down_ms: u64,
+        sync_ms: u64,
+        shape: PartitionShape,
+        grudge: Option<Grudge>,
+    },
+}
+
+fn scaled<R: Rng>(election_ms: u64, lo: f64, hi: f64, rng: &mut R) -> u64 {
+    (election_ms as f64 * rng.gen_range(lo..hi)).round() as u64
+}
+
+impl LeaderSchedule {
+    /// One of the five schedules, uniformly, with its times drawn in units of `election_ms`.
+    pub fn draw<R: Rng>(nodes: &[String], election_ms: u64, rng: &mut R) -> LeaderSchedule {
+        let e = election_ms.max(1);
+        match rng.gen_range(0..5) {
+            0 => LeaderSchedule::IsolateThenKill {
+                kill_after_ms: scaled(e, 1.5, 4.0, rng),
+            },
+            1 => LeaderSchedule::PauseThenResume {
+                pause_ms: scaled(e, 2.0, 5.0, rng),
+            },
+            2 => LeaderSchedule::KillThenIsolateSuccessor { wait_ms: 10 * e },
+            3 => LeaderSchedule::CrashAllDuringRecovery {
+                recover_ms: scaled(e, 0.1, 2.0, rng),
+            },
+            _ => {
+                let target = *[NodeTarget::One, NodeTarget::Leader]
+                    .choose(rng)
+                    .expect("targets");
+                let shape = *PartitionShape::ALL.choose(rng).expect("shapes");
+                LeaderSchedule::PartitionDuringSync {
+                    nodes: target.draw(nodes, rng),
+                    down_ms: scaled(e, 2.0, 6.0, rng),
+                    sync_ms: scaled(e, 0.0, 1.0, rng),
+                    shape,
+                    grudge: shape.grudge(nodes, rng),
+                }
+            }
+        }
+    }
+
+    /// `isolate-then-kill`, `pause-then-resume`, ….
+    pub fn name(&self) -> &'static str {
+        match self {
+            LeaderSchedule::IsolateThenKill { .. } => "isolate-then-kill",
+            LeaderSchedule::PauseThenResume { .. } => "pause-then-resume",
+            LeaderSchedule::KillThenIsolateSuccessor { .. } => "kill-then-isolate-successor",
+            LeaderSchedule::CrashAllDuringRecovery { .. } => "crash-all-during-recovery",
+            LeaderSchedule::PartitionDuringSync { .. } => "partition-during-sync",
+        }
+    }
+
+    /// How long the schedule's own actions may take, at most.
+    pub fn duration_ms(&self) -> u64 {
+        match self {
+            LeaderSchedule::IsolateThenKill { kill_after_ms } => *kill_after_ms,
+            LeaderSchedule::PauseThenResume { pause_ms } => *pause_ms,
+            LeaderSchedule::KillThenIsolateSuccessor { wait_ms } => *wait_ms,
+            LeaderSchedule::CrashAllDuringRecovery { recover_ms } => *recover_ms,
+            LeaderSchedule::PartitionDuringSync {
+                down_ms, sync_ms, ..
+            } => down_ms + sync_ms,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn draws_cover_every_schedule_with_times_in_election_timeouts() {
+        let nodes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+        let mut names = std::collections::BTreeSet::new();
+        for _ in 0..200 {
+            let s = LeaderSchedule::draw(&nodes, 1000, &mut rng);
+            names.insert(s.name());
+            match &s {
+                LeaderSchedule::IsolateThenKill { kill_after_ms } => {
+                    assert!((1500..=4000).contains(kill_after_ms))
+                }
+                LeaderSchedule::PauseThenResume { pause_ms } => {
+                    assert!((2000..=5000).contains(pause_ms))
+                }
+                LeaderSchedule::KillThenIsolateSuccessor { wait_ms } => {
+                    assert_eq!(*wait_ms, 10_000)
+                }
+                LeaderSchedule::CrashAllDuringRecovery { recover_ms } => {
+                    assert!((100..=2000).contains(recover_ms))
+                }
+                LeaderSchedule::PartitionDuringSync {
+                    down_ms,
+                    sync_ms,
+                    shape,
+                    grudge,
+                    ..
+                } => {
+                    assert!((2000..=6000).contains(down_ms) && *sync_ms <= 1000);
+                    assert_eq!(grudge.is_none(), *shape == PartitionShape::IsolateLeader);
+                }
+            }
+            assert!(s.duration_ms() >= 100);
+            let j = serde_json::to_value(&s).unwrap();
+            assert_eq!(serde_json::from_value::<LeaderSchedule>(j).unwrap(), s);
+        }
+        assert_eq!(names.len(), 5);
+    }
+}

@@ -1,6 +1,7 @@
 //! The harness's library: everything `faultline test` and `faultline analyze` are made of, so
 //! that integration tests can drive the parts directly.
 //!
+//! - [`db`]: the systems under test, one descriptor each (binary, command line, client, status).
 //! - [`control`]: local node processes (binaries, layout, signals, no orphans).
 //! - [`proxy`]: the TCP proxy every node-to-node link passes through; partitions.
 //! - [`journal`]: `history.jsonl`, written as the run happens.
@@ -12,6 +13,7 @@
 pub mod analysis;
 pub mod analyze;
 pub mod control;
+pub mod db;
 pub mod error;
 pub mod journal;
 pub mod progress;

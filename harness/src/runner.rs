@@ -3,6 +3,7 @@
 
 use crate::analysis::{check_run, CheckRun};
 use crate::control::{locate_binary, LocalCluster};
+use crate::db::{self, System};
 use crate::journal::{Journal, JournalStats};
 use crate::progress::Progress;
 use crate::runlog::RunLog;
@@ -15,9 +16,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use workloads::client::{
-    AnyClient, ClientOptions, MemorySystem, RaftClient, SystemKind, ZabClient,
-};
+use workloads::client::ClientOptions;
 use workloads::{run_final_reads, run_workers, Mix, WorkerConfig, WorkloadKind, WorkloadSpec};
 
 /// Options of `faultline test`.
@@ -26,6 +25,10 @@ pub struct TestArgs {
     /// The system under test: raft, zab, or noop (an in-process map, to measure the harness).
     #[arg(long, default_value = "raft")]
     pub system: String,
+    /// Switch on one of the system's re-introducible bugs on every node (repeatable); the
+    /// node binary's --list-bugs names them.
+    #[arg(long = "bug")]
+    pub bugs: Vec<String>,
     /// The workload: register, set or kv.
     #[arg(long, default_value = "register")]
     pub workload: String,
@@ -93,7 +96,7 @@ pub struct TestArgs {
 
 /// Everything derived from the arguments, validated.
 struct Config {
-    system: SystemKind,
+    system: &'static dyn System,
     spec: WorkloadSpec,
     kinds: Vec<nemeses::FaultKind>,
     seed: u64,
@@ -101,14 +104,12 @@ struct Config {
 }
 
 fn validate(a: &TestArgs) -> Result<Config, String> {
-    let system: SystemKind = a
-        .system
-        .parse()
-        .map_err(|e: workloads::WorkloadError| e.to_string())?;
+    let system = db::find(&a.system).map_err(|e| e.to_string())?;
     let kind: WorkloadKind = a
         .workload
         .parse()
         .map_err(|e: workloads::WorkloadError| e.to_string())?;
+    db::check_workload(system, kind).map_err(|e| e.to_string())?;
     let kinds = nemeses::parse_kinds(&a.nemesis).map_err(|e| e.to_string())?;
     let mix: Mix = a
         .mix
@@ -142,10 +143,17 @@ fn validate(a: &TestArgs) -> Result<Config, String> {
             a.rate
         ));
     }
-    if system == SystemKind::Noop && !kinds.is_empty() {
-        return Err(
-            "the noop system runs in-process and cannot take faults; use --nemesis none".into(),
-        );
+    if system.binary().is_none() && !kinds.is_empty() {
+        return Err(format!(
+            "the {} system runs in-process and cannot take faults; use --nemesis none",
+            system.name()
+        ));
+    }
+    if system.binary().is_none() && !a.bugs.is_empty() {
+        return Err(format!(
+            "the {} system runs in-process and has no bugs to switch on",
+            system.name()
+        ));
     }
     if kinds.contains(&nemeses::FaultKind::Partition) && a.nodes < 2 {
         return Err("partitions need at least 2 nodes".into());
@@ -191,6 +199,28 @@ pub fn run(args: TestArgs) -> ExitCode {
             return ExitCode::from(crate::EXIT_BAD_INPUT);
         }
     };
+    // The node binary, and the bugs asked for checked against its --list-bugs, before anything
+    // is created.
+    let binary = match cfg.system.binary() {
+        None => None,
+        Some(b) => match locate_binary(b.bin, b.package, args.bin_dir.as_deref()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("faultline test: {e}");
+                return ExitCode::from(crate::EXIT_HARNESS);
+            }
+        },
+    };
+    if let Some(bin) = &binary {
+        if let Err(e) = db::check_bugs(cfg.system, bin, &args.bugs) {
+            eprintln!("faultline test: {e}");
+            return ExitCode::from(if e.is_bad_input() {
+                crate::EXIT_BAD_INPUT
+            } else {
+                crate::EXIT_HARNESS
+            });
+        }
+    }
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -202,43 +232,11 @@ pub fn run(args: TestArgs) -> ExitCode {
             return ExitCode::from(crate::EXIT_HARNESS);
         }
     };
-    match rt.block_on(run_async(args, cfg)) {
+    match rt.block_on(run_async(args, cfg, binary)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("faultline test: {e}");
             ExitCode::from(crate::EXIT_HARNESS)
-        }
-    }
-}
-
-/// The clients for each worker and final read.
-#[derive(Clone)]
-enum Clients {
-    Nodes {
-        system: SystemKind,
-        endpoints: Vec<workloads::client::Endpoint>,
-        opts: ClientOptions,
-    },
-    Memory(MemorySystem),
-}
-
-impl Clients {
-    fn for_node(&self, node: usize) -> AnyClient {
-        match self {
-            Clients::Memory(m) => AnyClient::Memory(m.client()),
-            Clients::Nodes {
-                system,
-                endpoints,
-                opts,
-            } => {
-                let ep = endpoints[node % endpoints.len()].clone();
-                match system {
-                    SystemKind::Zab => {
-                        AnyClient::Zab(ZabClient::new(ep, opts.op_timeout, opts.zab_sync_reads))
-                    }
-                    _ => AnyClient::Raft(RaftClient::new(ep, opts.op_timeout)),
-                }
-            }
         }
     }
 }
@@ -272,7 +270,11 @@ fn interrupt_signal() -> watch::Receiver<bool> {
     rx
 }
 
-async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
+async fn run_async(
+    args: TestArgs,
+    cfg: Config,
+    binary: Option<PathBuf>,
+) -> Result<ExitCode, String> {
     let interrupted = interrupt_signal();
     let run = RunDir::create(&args.store, &cfg.name).map_err(|e| e.to_string())?;
     let run_dir = run.path().to_path_buf();
@@ -302,22 +304,21 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
 
     // The cluster.
     let mut node_version: Option<String> = None;
-    let cluster: Option<Arc<LocalCluster>> = match cfg.system {
-        SystemKind::Noop => None,
-        sys => {
-            let (bin, pkg) = match sys {
-                SystemKind::Zab => ("zab-node", "zab"),
-                _ => ("raft-node", "raft"),
-            };
-            let binary = locate_binary(bin, pkg, args.bin_dir.as_deref())?;
+    let mut node_args = args.node_args.clone();
+    let cluster: Option<Arc<LocalCluster>> = match binary {
+        None => None,
+        Some(binary) => {
             log.line(&format!("binary {}", binary.display()));
+            for bug in &args.bugs {
+                node_args.extend(cfg.system.bug_args(bug));
+            }
             node_version = std::process::Command::new(&binary)
                 .arg("--version")
                 .output()
                 .ok()
                 .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
             let c =
-                LocalCluster::create(sys, binary, args.nodes, &run_dir, &args.node_args).await?;
+                LocalCluster::create(cfg.system, binary, args.nodes, &run_dir, &node_args).await?;
             Some(Arc::new(c))
         }
     };
@@ -346,6 +347,7 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
         "rate": args.rate,
         "op_timeout_s": args.op_timeout,
         "zab_sync_reads": args.zab_sync_reads,
+        "bugs": args.bugs,
         "node_args": args.node_args,
         "recovery_timeout_s": args.recovery_timeout,
         "final_restart": !args.no_final_restart,
@@ -383,14 +385,10 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
             .map_err(|e| format!("cannot create history.jsonl: {e}"))?,
     );
     let progress = Progress::start(journal.clone(), start, time_limit);
-    let clients = match &cluster {
-        Some(c) => Clients::Nodes {
-            system: cfg.system,
-            endpoints: c.endpoints(),
-            opts,
-        },
-        None => Clients::Memory(MemorySystem::default()),
-    };
+    let clients = cfg.system.clients(
+        cluster.as_ref().map(|c| c.endpoints()).unwrap_or_default(),
+        opts,
+    );
 
     // The nemesis runs until the time limit (or an interrupt).
     let (nem_stop_tx, nem_stop_rx) = watch::channel(false);
@@ -426,7 +424,7 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
     let report = run_workers(
         &wcfg,
         &cfg.spec,
-        move |w| cl.for_node(w as usize),
+        move |w| cl(w as usize),
         journal.clone(),
         start,
         interrupted.clone(),
@@ -492,7 +490,7 @@ async fn run_async(args: TestArgs, cfg: Config) -> Result<ExitCode, String> {
         let cl = clients.clone();
         let final_reads = run_final_reads(
             reads,
-            move |n| cl.for_node(n),
+            move |n| cl(n),
             journal.clone(),
             report.next_process,
             if recovered { 10 } else { 2 },
@@ -582,6 +580,9 @@ fn rerun_command(a: &TestArgs, cfg: &Config) -> String {
     }
     if a.no_final_restart {
         s.push_str(" --no-final-restart");
+    }
+    for b in &a.bugs {
+        s.push_str(&format!(" --bug {b}"));
     }
     for n in &a.node_args {
         s.push_str(&format!(" --node-arg={n}"));

@@ -192,3 +192,46 @@ fn zab_register_without_sync_reads_under_partitions_reports_a_verdict() {
     assert!(stdout.contains("verdict: "), "{stdout}");
     assert!(stdout.contains("availability: "), "{stdout}");
 }
+
+/// Each system is a descriptor: an unknown system, a workload its client does not speak and a bug
+/// its binary does not list are bad arguments (254) naming what is known, and nothing is stored.
+#[test]
+fn unknown_systems_workloads_and_bugs_are_254_naming_the_known_ones() {
+    let store = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &["--system", "etcd"],
+            "unknown system \"etcd\": known systems are raft, zab, noop",
+        ),
+        (
+            &["--system", "zab", "--workload", "list-append"],
+            "the zab system does not run the list-append workload: it runs register, set, kv",
+        ),
+        (
+            &["--system", "raft", "--bug", "no-such-bug"],
+            "the raft system has no bug \"no-such-bug\": its bugs are local-read, ",
+        ),
+        (
+            &["--system", "zab", "--bug", "local-read"],
+            "the zab system has no bug \"local-read\": its bugs are ZOOKEEPER-3911, ",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = std::process::Command::new(faultline())
+            .arg("test")
+            .arg("--store")
+            .arg(store.path())
+            .arg("--bin-dir")
+            .arg(bin_dir())
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(254), "{args:?}: {}", describe(&out));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    assert!(
+        std::fs::read_dir(store.path()).unwrap().next().is_none(),
+        "a run was stored for bad arguments"
+    );
+}

@@ -20,7 +20,24 @@ use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
-use workloads::client::{call_once, SystemKind};
+use workloads::client::call_once;
+
+/// The two systems this test knows how to write to and read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SystemKind {
+    Raft,
+    Zab,
+}
+
+impl SystemKind {
+    fn db(self) -> &'static dyn harness::db::System {
+        harness::db::find(match self {
+            SystemKind::Raft => "raft",
+            SystemKind::Zab => "zab",
+        })
+        .unwrap()
+    }
+}
 
 struct OnFaultFs {
     cluster: LocalCluster,
@@ -33,11 +50,8 @@ async fn start(system: SystemKind, dir: &std::path::Path, args: &[String]) -> Op
         println!("skipped: {e}");
         return None;
     }
-    let bin = e2e_common::bin_dir().join(match system {
-        SystemKind::Zab => "zab-node",
-        _ => "raft-node",
-    });
-    let cluster = LocalCluster::create(system, bin, 3, dir, args)
+    let bin = e2e_common::bin_dir().join(system.db().binary().unwrap().bin);
+    let cluster = LocalCluster::create(system.db(), bin, 3, dir, args)
         .await
         .unwrap();
     let mounts = cluster

@@ -6,11 +6,10 @@ mod e2e_common;
 use harness::control::LocalCluster;
 use nemeses::{Cluster, Grudge};
 use std::time::{Duration, Instant};
-use workloads::client::SystemKind;
 
 async fn cluster(n: usize, dir: &std::path::Path) -> LocalCluster {
     let bin = e2e_common::bin_dir().join("raft-node");
-    let c = LocalCluster::create(SystemKind::Raft, bin, n, dir, &[])
+    let c = LocalCluster::create(harness::db::find("raft").unwrap(), bin, n, dir, &[])
         .await
         .unwrap();
     c.start_all().unwrap();

@@ -6,6 +6,4 @@ pub enum WorkloadError {
     UnknownWorkload(String),
     #[error("bad operation mix {0:?}: give read,write,cas weights such as 50,30,20")]
     BadMix(String),
-    #[error("unknown system {0:?}: use raft, zab or noop")]
-    UnknownSystem(String),
 }

@@ -1,6 +1,7 @@
 //! A cluster of local node processes behind the harness's proxy.
 
 use super::{NodeLayout, NodeProcess};
+use crate::db::{Peer, System};
 use crate::proxy::Proxy;
 use nemeses::Grudge;
 use serde_json::{json, Value};
@@ -8,48 +9,14 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use workloads::client::{call_once, Endpoint, SystemKind};
+use workloads::client::Endpoint;
 
 pub struct LocalCluster {
-    pub system: SystemKind,
+    pub system: &'static dyn System,
     names: Vec<String>,
     nodes: Vec<Mutex<NodeProcess>>,
     proxy: Proxy,
     layouts: Vec<NodeLayout>,
-}
-
-/// The command line of node `i` of a `system` cluster; `peers` are the addresses node `i` must
-/// dial (the proxy's), by node name.
-fn node_args(
-    system: SystemKind,
-    l: &NodeLayout,
-    peers: &[(usize, String, SocketAddr)],
-    extra: &[String],
-) -> Vec<String> {
-    // raft-node names nodes (n1, n2, …); zab-node numbers them (1, 2, …), as ZooKeeper does.
-    let id = |index: usize, name: &str| match system {
-        SystemKind::Zab => (index + 1).to_string(),
-        SystemKind::Raft | SystemKind::Noop => name.to_string(),
-    };
-    let peer_list = peers
-        .iter()
-        .map(|(i, n, a)| format!("{}={a}", id(*i, n)))
-        .collect::<Vec<_>>()
-        .join(",");
-    let mut args = vec![
-        "--id".to_string(),
-        id(l.index, &l.name),
-        "--client-addr".into(),
-        l.client_addr.to_string(),
-        "--peer-addr".into(),
-        l.peer_addr.to_string(),
-        "--peers".into(),
-        peer_list,
-        "--data-dir".into(),
-        l.data_dir.display().to_string(),
-    ];
-    args.extend(extra.iter().cloned());
-    args
 }
 
 fn lock(m: &Mutex<NodeProcess>) -> std::sync::MutexGuard<'_, NodeProcess> {
@@ -59,7 +26,7 @@ fn lock(m: &Mutex<NodeProcess>) -> std::sync::MutexGuard<'_, NodeProcess> {
 impl LocalCluster {
     /// Lays out `n` nodes in `run_dir`, starts the proxy, and prepares (does not start) the nodes.
     pub async fn create(
-        system: SystemKind,
+        system: &'static dyn System,
         binary: PathBuf,
         n: usize,
         run_dir: &Path,
@@ -83,20 +50,18 @@ impl LocalCluster {
             .map_err(|e| format!("cannot start the proxy: {e}"))?;
         let mut nodes = Vec::new();
         for l in &layouts {
-            let mine: Vec<(usize, String, SocketAddr)> = layouts
+            let mine: Vec<Peer> = layouts
                 .iter()
                 .filter(|o| o.index != l.index)
-                .map(|o| {
-                    (
-                        o.index,
-                        o.name.clone(),
-                        proxy
-                            .address(l.index, o.index)
-                            .expect("every pair is proxied"),
-                    )
+                .filter_map(|o| {
+                    Some(Peer {
+                        index: o.index,
+                        name: o.name.clone(),
+                        addr: proxy.address(l.index, o.index)?,
+                    })
                 })
                 .collect();
-            let args = node_args(system, l, &mine, extra_args);
+            let args = system.node_args(l, &mine, extra_args);
             nodes.push(Mutex::new(NodeProcess::new(
                 l.clone(),
                 binary.clone(),
@@ -174,22 +139,24 @@ impl LocalCluster {
         lock(&self.nodes[i]).is_running()
     }
 
-    /// A node's answer to the `status` op.
+    /// A node's answer to the `status` op, as its descriptor reads it.
     pub async fn status(&self, i: usize, timeout: Duration) -> Result<wire::Status, String> {
-        let r = call_once(self.layouts[i].client_addr, wire::Op::Status, timeout).await?;
-        wire::Status::from_response(&r).map_err(|e| format!("{}: {e}", self.names[i]))
+        self.system
+            .status(self.layouts[i].client_addr, timeout)
+            .await
+            .map_err(|e| format!("{}: {e}", self.names[i]))
     }
 
     /// Every node's status, `None` where it did not answer with one.
     pub async fn statuses(&self, timeout: Duration) -> Vec<Option<wire::Status>> {
         let mut set = tokio::task::JoinSet::new();
-        for i in 0..self.layouts.len() {
-            let addr = self.layouts[i].client_addr;
-            set.spawn(async move { (i, call_once(addr, wire::Op::Status, timeout).await) });
+        for (i, l) in self.layouts.iter().enumerate() {
+            let status = self.system.status(l.client_addr, timeout);
+            set.spawn(async move { (i, status.await) });
         }
         let mut out = vec![None; self.layouts.len()];
         while let Some(Ok((i, r))) = set.join_next().await {
-            out[i] = r.ok().and_then(|r| wire::Status::from_response(&r).ok());
+            out[i] = r.ok();
         }
         out
     }

@@ -3,59 +3,24 @@
 //! `info`; a definite error (or a connection that could not be opened, so nothing was sent)
 //! records `fail`.
 
+mod boxed;
 mod conn;
 mod memory;
 mod raft;
 mod session;
 mod zab;
 
+pub use boxed::BoxClient;
 pub use conn::{call_once, LineConn};
 pub use memory::{MemoryClient, MemorySystem};
 pub use raft::RaftClient;
 pub use session::{CallError, Endpoint, Session};
 pub use zab::ZabClient;
 
-use crate::WorkloadError;
 use histories::Event;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
-use std::str::FromStr;
 use std::time::Duration;
-
-/// The systems faultline can drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SystemKind {
-    /// systems/raft's `raft-node`: Contract 2 read/write/cas.
-    Raft,
-    /// systems/zab's `zab-node`: registers on znodes.
-    Zab,
-    /// An in-process map behind a mutex: no network, no replication, no faults. For measuring
-    /// the harness itself.
-    Noop,
-}
-
-impl SystemKind {
-    pub fn name(self) -> &'static str {
-        match self {
-            SystemKind::Raft => "raft",
-            SystemKind::Zab => "zab",
-            SystemKind::Noop => "noop",
-        }
-    }
-}
-
-impl FromStr for SystemKind {
-    type Err = WorkloadError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "raft" => SystemKind::Raft,
-            "zab" => SystemKind::Zab,
-            "noop" => SystemKind::Noop,
-            other => return Err(WorkloadError::UnknownSystem(other.to_string())),
-        })
-    }
-}
 
 /// Client settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -79,23 +44,6 @@ impl Default for ClientOptions {
 pub trait Client: Send {
     /// Performs the invocation and answers with its completion (`ok`, `fail` or `info`).
     fn invoke(&mut self, inv: &Event) -> impl Future<Output = Event> + Send;
-}
-
-/// Any of the clients, chosen at run time.
-pub enum AnyClient {
-    Raft(RaftClient),
-    Zab(ZabClient),
-    Memory(MemoryClient),
-}
-
-impl Client for AnyClient {
-    async fn invoke(&mut self, inv: &Event) -> Event {
-        match self {
-            AnyClient::Raft(c) => c.invoke(inv).await,
-            AnyClient::Zab(c) => c.invoke(inv).await,
-            AnyClient::Memory(c) => c.invoke(inv).await,
-        }
-    }
 }
 
 /// The completion for a request that ended in `e`.

@@ -1,0 +1,337 @@
+//! Systems under test as descriptors (Jepsen's `db` + `client`): everything the harness knows
+//! about a system lives in one module here, behind [`System`] — its binary and package, each
+//! node's command line and id scheme, its client, the workloads that client speaks, its bug
+//! switches and how to read a node's `status`.
+//!
+//! Adding a system is one descriptor file here (listed in [`SYSTEMS`]) plus its client in
+//! workloads/src/client/. Nothing else in the harness names a system.
+
+mod noop;
+mod raft;
+mod zab;
+
+use crate::control::NodeLayout;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+use workloads::client::{call_once, BoxClient, ClientOptions, Endpoint};
+use workloads::WorkloadKind;
+
+/// Every system `faultline test --system` accepts, in the order `--help` lists them.
+pub static SYSTEMS: &[&dyn System] = &[&raft::Raft, &zab::Zab, &noop::Noop];
+
+/// The descriptor named `name`.
+pub fn find(name: &str) -> Result<&'static dyn System, DbError> {
+    SYSTEMS
+        .iter()
+        .copied()
+        .find(|s| s.name() == name)
+        .ok_or_else(|| DbError::UnknownSystem {
+            name: name.to_string(),
+            known: names(),
+        })
+}
+
+/// The known systems' names, comma-separated.
+pub fn names() -> String {
+    SYSTEMS
+        .iter()
+        .map(|s| s.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A system's node binary: the cargo package that builds it and the binary's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binary {
+    pub bin: &'static str,
+    pub package: &'static str,
+}
+
+/// One peer a node dials: its position, name and the address to dial (the proxy's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Peer {
+    pub index: usize,
+    pub name: String,
+    pub addr: SocketAddr,
+}
+
+/// One re-introducible bug, as the node's `--list-bugs` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Bug {
+    pub name: String,
+    /// What it breaks.
+    pub breaks: String,
+}
+
+/// Makes the client of worker or final read `n` (spread over the nodes by the descriptor).
+pub type Clients = Arc<dyn Fn(usize) -> BoxClient + Send + Sync>;
+
+/// A boxed future (descriptors are trait objects).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// What went wrong with a system's descriptor or its binary.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("unknown system {name:?}: known systems are {known}")]
+    UnknownSystem { name: String, known: String },
+    #[error("the {system} system does not run the {workload} workload: it runs {supported}")]
+    UnsupportedWorkload {
+        system: &'static str,
+        workload: &'static str,
+        supported: String,
+    },
+    #[error("the {system} system has no bug {bug:?}: its bugs are {known}")]
+    UnknownBug {
+        system: &'static str,
+        bug: String,
+        known: String,
+    },
+    #[error("cannot run {} --list-bugs: {source}", .binary.display())]
+    ListBugs {
+        binary: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{} --list-bugs failed ({status}): {stderr}", .binary.display())]
+    ListBugsFailed {
+        binary: PathBuf,
+        status: std::process::ExitStatus,
+        stderr: String,
+    },
+    #[error("{} --list-bugs printed {line:?}, not a name, a tab and what it breaks", .binary.display())]
+    BadBugLine { binary: PathBuf, line: String },
+}
+
+impl DbError {
+    /// Whether the user asked for something that does not exist (bad arguments) rather than the
+    /// harness failing to run a binary.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            DbError::UnknownSystem { .. }
+                | DbError::UnsupportedWorkload { .. }
+                | DbError::UnknownBug { .. }
+        )
+    }
+}
+
+/// Why a node's status could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum StatusError {
+    /// No answer: the node is down, paused or cut off.
+    #[error("{0}")]
+    Unreachable(String),
+    #[error(transparent)]
+    Status(#[from] wire::StatusError),
+}
+
+/// A system under test.
+pub trait System: Send + Sync {
+    /// Its `--system` name.
+    fn name(&self) -> &'static str;
+
+    /// Its node binary; `None` for a system that runs inside the harness (it has no nodes, so it
+    /// takes no faults).
+    fn binary(&self) -> Option<Binary>;
+
+    /// The workloads its client speaks.
+    fn workloads(&self) -> &'static [WorkloadKind];
+
+    /// Node `index`'s id as its command line and its `status` give it (`name` is `n1`, `n2`, …).
+    fn node_id(&self, index: usize, name: &str) -> String;
+
+    /// Node `node`'s command line: it dials `peers`; `extra` goes last.
+    fn node_args(&self, node: &NodeLayout, peers: &[Peer], extra: &[String]) -> Vec<String> {
+        let peer_list = peers
+            .iter()
+            .map(|p| format!("{}={}", self.node_id(p.index, &p.name), p.addr))
+            .collect::<Vec<_>>()
+            .join(",");
+        let mut args = vec![
+            "--id".to_string(),
+            self.node_id(node.index, &node.name),
+            "--client-addr".into(),
+            node.client_addr.to_string(),
+            "--peer-addr".into(),
+            node.peer_addr.to_string(),
+            "--peers".into(),
+            peer_list,
+            "--data-dir".into(),
+            node.data_dir.display().to_string(),
+        ];
+        args.extend(extra.iter().cloned());
+        args
+    }
+
+    /// The bugs `binary` can switch on (its `--list-bugs`, one a line: name, a tab, what it
+    /// breaks).
+    fn bugs(&self, binary: &Path) -> Result<Vec<Bug>, DbError> {
+        list_bugs(binary)
+    }
+
+    /// The node arguments that switch `bug` on.
+    fn bug_args(&self, bug: &str) -> Vec<String> {
+        vec![format!("--bug={bug}")]
+    }
+
+    /// The clients of a run whose nodes clients reach at `endpoints` (empty for an in-process
+    /// system).
+    fn clients(&self, endpoints: Vec<Endpoint>, opts: ClientOptions) -> Clients;
+
+    /// A node's answer to `status`, typed.
+    fn status(
+        &self,
+        addr: SocketAddr,
+        timeout: Duration,
+    ) -> BoxFuture<'static, Result<wire::Status, StatusError>> {
+        Box::pin(async move {
+            let r = call_once(addr, wire::Op::Status, timeout)
+                .await
+                .map_err(StatusError::Unreachable)?;
+            Ok(wire::Status::from_response(&r)?)
+        })
+    }
+}
+
+impl std::fmt::Debug for dyn System {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Checks that `system` runs `workload`.
+pub fn check_workload(system: &dyn System, workload: WorkloadKind) -> Result<(), DbError> {
+    if system.workloads().contains(&workload) {
+        return Ok(());
+    }
+    Err(DbError::UnsupportedWorkload {
+        system: system.name(),
+        workload: workload.name(),
+        supported: system
+            .workloads()
+            .iter()
+            .map(|w| w.name())
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
+}
+
+/// Checks that `bugs` are all bugs of `system` (whose node binary is `binary`).
+pub fn check_bugs(system: &dyn System, binary: &Path, bugs: &[String]) -> Result<(), DbError> {
+    if bugs.is_empty() {
+        return Ok(());
+    }
+    let known = system.bugs(binary)?;
+    for b in bugs {
+        if !known.iter().any(|k| &k.name == b) {
+            return Err(DbError::UnknownBug {
+                system: system.name(),
+                bug: b.clone(),
+                known: known
+                    .iter()
+                    .map(|k| k.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Runs `binary --list-bugs` and reads its lines.
+pub fn list_bugs(binary: &Path) -> Result<Vec<Bug>, DbError> {
+    let out = std::process::Command::new(binary)
+        .arg("--list-bugs")
+        .output()
+        .map_err(|source| DbError::ListBugs {
+            binary: binary.to_path_buf(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(DbError::ListBugsFailed {
+            binary: binary.to_path_buf(),
+            status: out.status,
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
+    parse_bug_list(&String::from_utf8_lossy(&out.stdout)).map_err(|line| DbError::BadBugLine {
+        binary: binary.to_path_buf(),
+        line,
+    })
+}
+
+/// The lines of a `--list-bugs` output; `Err` names the first line that is not `name\twhat`.
+fn parse_bug_list(text: &str) -> Result<Vec<Bug>, String> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match l.split_once('\t') {
+            Some((name, breaks)) if !name.trim().is_empty() => Ok(Bug {
+                name: name.trim().to_string(),
+                breaks: breaks.trim().to_string(),
+            }),
+            _ => Err(l.to_string()),
+        })
+        .collect()
+}
+
+/// The clients of a system whose nodes all take the same client, worker `n` on node `n mod
+/// nodes` (none when there are no endpoints: every client then gets a connection error).
+fn spread<C, F>(endpoints: Vec<Endpoint>, make: F) -> Clients
+where
+    C: workloads::client::Client + 'static,
+    F: Fn(Endpoint) -> C + Send + Sync + 'static,
+{
+    Arc::new(move |n| {
+        let ep = endpoints.get(n % endpoints.len().max(1)).cloned();
+        BoxClient::new(make(ep.unwrap_or_else(|| Endpoint {
+            name: "none".into(),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        })))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_systems_name_the_known_ones() {
+        let e = find("etcd").unwrap_err();
+        assert!(e.is_bad_input());
+        assert_eq!(
+            e.to_string(),
+            "unknown system \"etcd\": known systems are raft, zab, noop"
+        );
+        for s in SYSTEMS {
+            assert_eq!(find(s.name()).unwrap().name(), s.name());
+        }
+    }
+
+    #[test]
+    fn bug_lists_are_name_tab_description() {
+        let l = parse_bug_list("local-read\treads skip ReadIndex\n\nZOOKEEPER-335\tagreement: x\n")
+            .unwrap();
+        assert_eq!(l.len(), 2);
+        assert_eq!(l[1].name, "ZOOKEEPER-335");
+        assert_eq!(l[0].breaks, "reads skip ReadIndex");
+        assert_eq!(
+            parse_bug_list("local-read reads skip").unwrap_err(),
+            "local-read reads skip"
+        );
+    }
+
+    #[test]
+    fn workloads_a_system_lacks_are_refused_by_name() {
+        let zab = find("zab").unwrap();
+        let e = check_workload(zab, WorkloadKind::ListAppend).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the zab system does not run the list-append workload: it runs register, set, kv"
+        );
+        assert!(check_workload(find("raft").unwrap(), WorkloadKind::ListAppend).is_ok());
+    }
+}

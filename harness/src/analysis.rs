@@ -1,6 +1,6 @@
-//! Checking a run's history and writing its results.json (Contract 3): `faultline test` at the
-//! end of a run and `faultline analyze` later both come here, and both check through the one
-//! path of [`checkers::suite`] — the same checkers, chosen the same way, as `faultline check`.
+//! Checking a run's history and writing its results.json and report.html (Contract 3):
+//! `faultline test` at the end of a run and `faultline analyze` later both come here, and both
+//! check through the one path of [`checkers::suite`] — the same checkers, chosen the same way, as `faultline check`.
 
 use crate::runlog::RunLog;
 use crate::store::{RunDir, StoreError};
@@ -75,6 +75,7 @@ pub fn check_run(run: &RunDir, how: &CheckRun, log: &RunLog) -> Result<Validity,
         let results = json!({"valid": "unknown", "checkers": {}, "explanation": "not checked (--no-check)", "summary": summary, "journal": how.journal});
         run.write_results(&results)?;
         println!("{text}verdict: UNKNOWN — not checked (--no-check)");
+        write_report(run, log);
         return Ok(Validity::Unknown);
     }
     let t = Instant::now();
@@ -88,5 +89,26 @@ pub fn check_run(run: &RunDir, how: &CheckRun, log: &RunLog) -> Result<Validity,
     log.line(&format!("verdict {}", a.valid.as_str()));
     print!("{}", a.text);
     println!("run stored in {}", run.path().display());
+    write_report(run, log);
     Ok(a.valid)
+}
+
+/// Writes the run's report.html. A report that cannot be written does not change the verdict:
+/// it is said in the log and on standard error.
+fn write_report(run: &RunDir, log: &RunLog) {
+    let t = Instant::now();
+    match crate::report::write_run(run) {
+        Ok(p) => {
+            log.line(&format!(
+                "report {} written in {:.0} ms",
+                p.display(),
+                t.elapsed().as_secs_f64() * 1e3
+            ));
+            println!("report {}", p.display());
+        }
+        Err(e) => {
+            log.line(&format!("no report: {e}"));
+            eprintln!("faultline: no report: {e}");
+        }
+    }
 }

@@ -45,6 +45,9 @@ pub struct CheckArgs {
     /// adds and whole-set reads.
     #[arg(long, visible_alias = "checkers")]
     pub consistency: Option<String>,
+    /// Also write the anomaly report of the (one) history to this HTML file.
+    #[arg(long, value_name = "OUT.html")]
+    pub report: Option<PathBuf>,
 }
 
 /// Runs the command; returns the process exit code of Contract 4.
@@ -73,6 +76,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
             Some(Ok(m)) => Some(m),
             Some(Err(e)) => return bad_input(&format!("--consistency: {e}")),
         };
+    if args.report.is_some() && args.files.len() != 1 {
+        return bad_input("--report writes the report of one history: give exactly one FILE");
+    }
     let opts = suite::Options {
         model,
         timeout: Duration::from_secs_f64(args.timeout),
@@ -116,6 +122,13 @@ pub fn run(args: CheckArgs) -> ExitCode {
             println!("{}", file_json(&out));
         } else {
             print!("{}", file_text(&out));
+        }
+        if let Some(path) = &args.report {
+            if let Err(e) = write_report(path, &out) {
+                // The path is the user's choice: a bad argument.
+                return bad_input(&format!("--report: {e}; give a writable path"));
+            }
+            eprintln!("faultline check: report written to {}", path.display());
         }
     }
     if bad {
@@ -344,4 +357,27 @@ fn file_json(o: &Outcome) -> Value {
         v["ladder"] = json!(l);
     }
     v
+}
+
+/// The report of one checked history (no run: no test.json, no node logs).
+fn write_report(path: &std::path::Path, o: &Outcome) -> Result<(), harness::report::ReportError> {
+    let results = json!({
+        "valid": o.report.valid,
+        "checkers": o.report.checkers_json(),
+        "explanation": o.report.explanation(),
+    });
+    let title = o
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| o.file.display().to_string());
+    let input = harness::report::Input {
+        title,
+        source: o.file.display().to_string(),
+        history: o.history,
+        results: &results,
+        test: None,
+        node_logs: Vec::new(),
+    };
+    harness::report::write_file(path, &harness::report::render(&input))
 }

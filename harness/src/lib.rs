@@ -7,6 +7,7 @@
 //! - [`journal`]: `history.jsonl`, written as the run happens.
 //! - [`runner`]: `faultline test`; [`analyze`]: `faultline analyze`.
 //! - [`analysis`], [`summary`]: checking a run (through `checkers::suite`) and summarizing it.
+//! - [`report`]: report.html (`faultline report`, `check --report`).
 //! - [`store`]: a run directory and its files (Contract 3).
 //! - [`error`]: errors by kind, and the one mapping of kinds to exit codes (Contract 4).
 
@@ -18,6 +19,7 @@ pub mod error;
 pub mod journal;
 pub mod progress;
 pub mod proxy;
+pub mod report;
 pub mod runlog;
 pub mod runner;
 pub mod store;

@@ -28,6 +28,8 @@ enum Command {
     Test(harness::runner::TestArgs),
     /// Check a stored run again.
     Analyze(harness::analyze::AnalyzeArgs),
+    /// Rebuild stored runs' report.html (without checking again).
+    Report(harness::report::command::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +46,10 @@ fn main() -> ExitCode {
         Command::Check(args) => check::run(args),
         Command::Test(args) => harness::runner::run(args),
         Command::Analyze(args) => exit("analyze", harness::analyze::run(&args)),
+        Command::Report(args) => exit(
+            "report",
+            harness::report::command::run(&args).map(|_| checkers::Validity::Valid),
+        ),
     }
 }
 

@@ -380,6 +380,7 @@ async fn run_async(
     }
 
     let start = Instant::now();
+    let start_wall = std::time::SystemTime::now();
     let journal = Arc::new(
         Journal::create(&run_dir.join("history.jsonl"), start)
             .map_err(|e| format!("cannot create history.jsonl: {e}"))?,
@@ -524,7 +525,11 @@ async fn run_async(
     if interrupted_now {
         eprintln!("faultline: interrupted — healed, resumed and stopped the nodes; checking what was recorded");
     }
-    let jour = journal_json(&jstats, elapsed);
+    let mut jour = journal_json(&jstats, elapsed);
+    // The history's zero on the wall clock: the report places node log lines with it.
+    jour["start_unix_ms"] = json!(start_wall
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3));
     log.line(&format!("journal: {jour}"));
     let how = CheckRun {
         opts: checkers::suite::Options {

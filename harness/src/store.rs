@@ -1,9 +1,9 @@
 //! The store of runs (Contract 3): `store/<test-name>/<YYYYMMDDTHHMMSS.mmm>/`, and `store/latest`.
 //!
 //! A [`RunDir`] is the one place that knows a run directory's files: `test.json` (every option),
-//! `history.jsonl` (the journal), `results.json` (the verdicts), `log.txt` and `nodes/`. Commands
-//! that make runs (`test`) and commands that read them again (`analyze`, later `report` and
-//! `campaign`) go through it.
+//! `history.jsonl` (the journal), `results.json` (the verdicts), `report.html`, `log.txt` and
+//! `nodes/`. Commands that make runs (`test`) and commands that read them again (`analyze`,
+//! `report`, `serve`, later `campaign`) go through it.
 
 use histories::History;
 use serde_json::Value;
@@ -85,6 +85,11 @@ impl RunDir {
 
     pub fn results_path(&self) -> PathBuf {
         self.path.join("results.json")
+    }
+
+    /// `report.html`, the anomaly report (crate::report).
+    pub fn report_path(&self) -> PathBuf {
+        self.path.join("report.html")
     }
 
     pub fn log_path(&self) -> PathBuf {

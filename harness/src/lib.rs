@@ -8,6 +8,7 @@
 //! - [`runner`]: `faultline test`; [`analyze`]: `faultline analyze`.
 //! - [`analysis`], [`summary`]: checking a run (through `checkers::suite`) and summarizing it.
 //! - [`report`]: report.html (`faultline report`, `check --report`).
+//! - [`serve`]: `faultline serve`, the store in a browser.
 //! - [`store`]: a run directory and its files (Contract 3).
 //! - [`error`]: errors by kind, and the one mapping of kinds to exit codes (Contract 4).
 
@@ -22,6 +23,7 @@ pub mod proxy;
 pub mod report;
 pub mod runlog;
 pub mod runner;
+pub mod serve;
 pub mod store;
 pub mod summary;
 

@@ -30,6 +30,8 @@ enum Command {
     Analyze(harness::analyze::AnalyzeArgs),
     /// Rebuild stored runs' report.html (without checking again).
     Report(harness::report::command::ReportArgs),
+    /// Browse the store of runs in a browser (127.0.0.1:8080 by default).
+    Serve(harness::serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -49,6 +51,10 @@ fn main() -> ExitCode {
         Command::Report(args) => exit(
             "report",
             harness::report::command::run(&args).map(|_| checkers::Validity::Valid),
+        ),
+        Command::Serve(args) => exit(
+            "serve",
+            harness::serve::run(&args).map(|_| checkers::Validity::Valid),
         ),
     }
 }

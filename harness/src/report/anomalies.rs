@@ -57,9 +57,15 @@ fn nonlinearizable_headline(a: &AnomalyView) -> String {
         .iter()
         .filter(|w| w.line < last_read.line)
         .any(|w| value.is_some() && returned_or_written(w) == value);
-    if seen_before {
+    let never = a.explanation.contains("never held") || a.explanation.contains("never wrote");
+    // A read of the initial (absent) value after a witness wrote or saw another one.
+    let initial = value.as_deref() == Some("null")
+        && a.witness.iter().any(|w| {
+            w.line < last_read.line && returned_or_written(w).is_some_and(|v| v != "null")
+        });
+    if !never && (seen_before || initial) {
         "A stale read".into()
-    } else if a.explanation.contains("never held") || a.explanation.contains("never wrote") {
+    } else if never {
         "A read of a value never written".into()
     } else {
         "A read no order of operations allows".into()
@@ -289,6 +295,15 @@ mod tests {
             "a value the register never held: no operation wrote 2.",
         );
         assert_eq!(headline(&b), "A read of a value never written");
+        let c = view(
+            "nonlinearizable",
+            vec![
+                w(772, "write", "process 11 write 4 390 (ok)"),
+                w(914, "read", "process 6 read 4 -> null (ok)"),
+            ],
+            "null and 390 must each come before the other",
+        );
+        assert_eq!(headline(&c), "A stale read");
         assert_eq!(
             headline(&view("G2-item", vec![], "")),
             "A write skew (G2-item: a cycle of anti-dependencies)"

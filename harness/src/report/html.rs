@@ -40,7 +40,7 @@ pre{background:#f7f7f7;padding:8px;overflow:auto;font-size:12px;max-height:420px
 svg.bars{display:block;width:100%}
 .labels span{position:absolute;font-size:10px;line-height:18px;padding-left:2px;white-space:nowrap;pointer-events:none;font-weight:600}
 .axis{position:relative;height:18px;border-top:1px solid #ccc;font-size:10px;color:#555}
-.axis span{position:absolute;transform:translateX(-50%);white-space:nowrap;top:2px}
+.axis span{position:absolute;transform:translateX(-50%);white-space:nowrap;top:2px}.axis span:first-child{transform:none}
 svg rect.ok,svg circle.ok{fill:var(--ok)}svg rect.fail,svg circle.fail{fill:var(--fail)}svg rect.info,svg circle.info{fill:var(--info)}
 svg rect.agg{opacity:.75}
 svg rect.wit{stroke:#000;stroke-width:2.5px;vector-effect:non-scaling-stroke}

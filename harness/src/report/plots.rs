@@ -137,7 +137,7 @@ pub fn latency(page: &Page) -> String {
         let yy = y(ms);
         let _ = write!(
             s,
-            "<line class=\"grid\" x1=\"{ML}\" x2=\"{W}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\"/><text class=\"tick\" x=\"{:.0}\" y=\"{:.1}\" text-anchor=\"end\">{} ms</text>",
+            "<line class=\"grid\" x1=\"{ML}\" x2=\"{W}\" y1=\"{yy:.1}\" y2=\"{yy:.1}\"/><text class=\"tick\" x=\"{:.0}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
             ML - 4.0,
             yy + 4.0,
             fmt_ms(ms)
@@ -215,11 +215,14 @@ pub fn latency(page: &Page) -> String {
     s
 }
 
+/// `0.1 ms`, `10 ms`, `10 s`.
 fn fmt_ms(ms: f64) -> String {
-    if ms >= 1.0 {
-        format!("{ms:.0}")
+    if ms >= 1000.0 {
+        format!("{:.0} s", ms / 1000.0)
+    } else if ms >= 1.0 {
+        format!("{ms:.0} ms")
     } else {
-        format!("{ms}")
+        format!("{ms} ms")
     }
 }
 

@@ -41,9 +41,10 @@ pub fn headline(a: &AnomalyView) -> String {
 }
 
 /// A linearizability witness: a stale read when its read returned a value an earlier witness
-/// held (read or wrote), a read of a value never written when none did.
+/// held (read or wrote), or the initial (absent) value after one held another; a read of a
+/// value never written when the checker says none was.
 fn nonlinearizable_headline(a: &AnomalyView) -> String {
-    let Some(last_read) = a
+    let Some(read) = a
         .witness
         .iter()
         .rev()
@@ -51,18 +52,10 @@ fn nonlinearizable_headline(a: &AnomalyView) -> String {
     else {
         return "Operations that cannot be linearized".into();
     };
-    let value = returned(&last_read.text);
-    let seen_before = a
-        .witness
-        .iter()
-        .filter(|w| w.line < last_read.line)
-        .any(|w| value.is_some() && returned_or_written(w) == value);
     let never = a.explanation.contains("never held") || a.explanation.contains("never wrote");
-    // A read of the initial (absent) value after a witness wrote or saw another one.
-    let initial = value.as_deref() == Some("null")
-        && a.witness.iter().any(|w| {
-            w.line < last_read.line && returned_or_written(w).is_some_and(|v| v != "null")
-        });
+    let earlier = || a.witness.iter().filter(|w| w.line < read.line);
+    let seen_before = earlier().any(|w| held(w).is_some_and(|v| *v == read.value));
+    let initial = read.value.is_null() && earlier().any(|w| held(w).is_some_and(|v| !v.is_null()));
     if !never && (seen_before || initial) {
         "A stale read".into()
     } else if never {
@@ -76,20 +69,14 @@ fn is_read(f: &str) -> bool {
     matches!(f, "read" | "get")
 }
 
-/// The value after ` -> ` in an operation's text (`process 6 read 3 -> 299 (ok)`).
-fn returned(text: &str) -> Option<String> {
-    let at = text.rfind(" -> ")? + 4;
-    let rest = &text[at..];
-    Some(rest.rsplit_once(" (").map_or(rest, |x| x.0).to_string())
-}
-
-fn returned_or_written(w: &Witness) -> Option<String> {
-    if is_read(&w.f) {
-        return returned(&w.text);
+/// The value an operation leaves or finds: what a read returned, what a write wrote, a cas's
+/// new value.
+fn held(w: &Witness) -> Option<&serde_json::Value> {
+    match w.f.as_str() {
+        "cas" => w.value.get(1),
+        "read" | "get" | "write" | "put" => Some(&w.value),
+        _ => None,
     }
-    // `process 10 write 3 323 (ok)`: the last word before the outcome.
-    let body = w.text.rsplit_once(" (").map_or(w.text.as_str(), |x| x.0);
-    body.rsplit(' ').next().map(str::to_string)
 }
 
 /// Which nodes served the witnesses, each with what it was at the time.
@@ -245,15 +232,17 @@ pub fn render(page: &Page, a: &AnomalyView, index: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn w(line: usize, f: &str, text: &str) -> Witness {
+    fn w(line: usize, f: &str, value: serde_json::Value) -> Witness {
         Witness {
             op: None,
             line,
             ret_line: None,
             process: 0,
             f: f.into(),
-            text: text.into(),
+            text: String::new(),
+            value,
             status: "ok".into(),
             node: None,
             call: None,
@@ -282,25 +271,22 @@ mod tests {
         let a = view(
             "nonlinearizable",
             vec![
-                w(625, "read", "process 11 read 3 -> 299 (ok)"),
-                w(627, "write", "process 10 write 3 323 (ok)"),
-                w(639, "read", "process 6 read 3 -> 299 (ok)"),
+                w(625, "read", json!(299)),
+                w(627, "write", json!(323)),
+                w(639, "read", json!(299)),
             ],
             "",
         );
         assert_eq!(headline(&a), "A stale read");
         let b = view(
             "nonlinearizable",
-            vec![w(85, "read", "process 11 read -> 2 (ok)")],
+            vec![w(85, "read", json!(2))],
             "a value the register never held: no operation wrote 2.",
         );
         assert_eq!(headline(&b), "A read of a value never written");
         let c = view(
             "nonlinearizable",
-            vec![
-                w(772, "write", "process 11 write 4 390 (ok)"),
-                w(914, "read", "process 6 read 4 -> null (ok)"),
-            ],
+            vec![w(772, "write", json!(390)), w(914, "read", json!(null))],
             "null and 390 must each come before the other",
         );
         assert_eq!(headline(&c), "A stale read");

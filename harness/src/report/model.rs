@@ -55,6 +55,8 @@ pub struct Witness {
     pub f: String,
     /// `process 6 read 3 -> 299 (ok)`.
     pub text: String,
+    /// What a read returned, or what the operation wrote (`[from, to]` for a cas).
+    pub value: Value,
     pub status: String,
     pub node: Option<String>,
     pub call: Option<u64>,
@@ -303,6 +305,7 @@ fn anomaly_view(h: &History, checker: &str, a: &Value, n: usize) -> AnomalyView 
                 process: r.get("process").and_then(Value::as_u64).unwrap_or(0),
                 f: str_of(r.get("f")),
                 text: str_of(r.get("text")),
+                value: r.get("value").cloned().unwrap_or(Value::Null),
                 status: str_of(r.get("status")),
                 node: op.and_then(|o| o.node.clone()),
                 call: op.map(|o| o.call_time),

@@ -179,6 +179,7 @@ fn generate(a: &Args) -> History {
         nemesis: Vec::new(),
         events: event as usize,
         torn: None,
+        time_reversals: None,
     }
 }
 

@@ -225,6 +225,7 @@ fn generate(rng: &mut StdRng, g: &Gen) -> History {
         nemesis: vec![],
         events: pos as usize,
         torn: None,
+        time_reversals: None,
     }
 }
 

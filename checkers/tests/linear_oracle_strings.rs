@@ -190,6 +190,7 @@ fn generate(rng: &mut StdRng, ambiguous: bool, anomalies: bool) -> History {
         nemesis: vec![],
         events: pos as usize,
         torn: None,
+        time_reversals: None,
     }
 }
 

@@ -102,6 +102,9 @@ pub fn run(args: CheckArgs) -> ExitCode {
         if let Some(t) = &history.torn {
             eprintln!("faultline check: {}: {t}", file.display());
         }
+        if let Some(r) = &history.time_reversals {
+            eprintln!("faultline check: {}: warning: {r}", file.display());
+        }
         let report = match suite::check(&history, requested.as_deref(), &opts) {
             Ok(r) => r,
             Err(e) => {
@@ -344,6 +347,9 @@ fn file_json(o: &Outcome) -> Value {
     });
     if let Some(t) = &o.history.torn {
         v["torn_line"] = json!(t.line);
+    }
+    if let Some(r) = &o.history.time_reversals {
+        v["time_reversals"] = json!({"count": r.count, "first_line": r.first_line, "warning": r.to_string()});
     }
     if let Some(r) = o.linear() {
         let anomalies: Vec<_> = r.anomalies().cloned().collect();

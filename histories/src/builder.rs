@@ -1,8 +1,8 @@
 //! Validation and pairing: events in, a [`History`] or every malformed line out.
 
 use crate::{
-    Event, EventType, History, HistoryError, LineError, OpStatus, Operation, Process, TornLine,
-    NEVER,
+    Event, EventType, History, HistoryError, LineError, OpStatus, Operation, Process,
+    TimeReversals, TornLine, NEVER,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -11,8 +11,10 @@ use std::collections::HashMap;
 /// invocation with its completion.
 ///
 /// Checked: completion without an invocation, a second outstanding operation on one process, a
-/// completion whose `f` or `key` differ from its invocation, time going backwards, and (when
-/// `check_index` is on, as for JSONL) `index` out of sequence.
+/// completion whose `f` or `key` differ from its invocation, and, when `strict` (faultline's own
+/// JSONL), `index` out of sequence and time going backwards. Importers are not strict: their
+/// times may go backwards (counted in [`History::time_reversals`]), since real-time precedence
+/// comes from the event order.
 #[derive(Debug)]
 pub struct HistoryBuilder {
     ops: Vec<Operation>,
@@ -21,26 +23,28 @@ pub struct HistoryBuilder {
     pending: HashMap<u64, usize>,
     errors: Vec<LineError>,
     error_count: usize,
-    check_index: bool,
+    strict: bool,
     events: u64,
     last_time: Option<(u64, usize)>,
     torn: Option<TornLine>,
+    reversals: Option<TimeReversals>,
 }
 
 impl HistoryBuilder {
-    /// `check_index`: require `index` to be 0, 1, 2, … in file order (JSONL); importers that
-    /// number events themselves pass false.
-    pub fn new(check_index: bool) -> Self {
+    /// `strict`: require `index` to be 0, 1, 2, … in file order and times never to go
+    /// backwards (JSONL); importers, which number events themselves, pass false.
+    pub fn new(strict: bool) -> Self {
         HistoryBuilder {
             ops: Vec::new(),
             nemesis: Vec::new(),
             pending: HashMap::new(),
             errors: Vec::new(),
             error_count: 0,
-            check_index,
+            strict,
             events: 0,
             last_time: None,
             torn: None,
+            reversals: None,
         }
     }
 
@@ -64,18 +68,26 @@ impl HistoryBuilder {
     pub fn push(&mut self, line: usize, ev: Event) {
         let position = self.events;
         self.events += 1;
-        if self.check_index && ev.index != position {
+        if self.strict && ev.index != position {
             self.line_error(
                 line,
                 format!("index is {} but this is event {position} of the file; indices must run 0, 1, 2, … in file order", ev.index),
             );
         }
         if let Some((t, l)) = self.last_time {
-            if ev.time < t {
+            if ev.time < t && self.strict {
                 self.line_error(
                     line,
                     format!("time goes backwards: {} after {} on line {l}", ev.time, t),
                 );
+            } else if ev.time < t {
+                let r = self.reversals.get_or_insert(TimeReversals {
+                    count: 0,
+                    first_line: line,
+                    time: ev.time,
+                    before: t,
+                });
+                r.count += 1;
             }
         }
         self.last_time = Some((ev.time.max(self.last_time.map_or(0, |x| x.0)), line));
@@ -182,6 +194,7 @@ impl HistoryBuilder {
             nemesis: self.nemesis,
             events: self.events as usize,
             torn: self.torn,
+            time_reversals: self.reversals,
         })
     }
 }

@@ -14,6 +14,37 @@ pub struct History {
     pub events: usize,
     /// A JSONL file's last line, cut short by a writer that died, which was left out.
     pub torn: Option<TornLine>,
+    /// An imported history whose times go backwards in event order (never a JSONL journal,
+    /// which must keep its times in order).
+    pub time_reversals: Option<TimeReversals>,
+}
+
+/// Where an imported history's `time`s go backwards in event order. Jepsen stamps times on
+/// different threads, so its index order and time order can disagree; faultline then takes
+/// real-time precedence from the event order (`:index`, else file order), which is how every
+/// checker reads a history anyway, and says so once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeReversals {
+    /// How many events have a time earlier than some event before them.
+    pub count: usize,
+    /// The first such event's line, its time and the latest time before it.
+    pub first_line: usize,
+    pub time: u64,
+    pub before: u64,
+}
+
+impl std::fmt::Display for TimeReversals {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "times go backwards at {} event{} (first on line {}: {} after {}); real-time order is taken from the order of events (:index, else the file), not from their times",
+            self.count,
+            if self.count == 1 { "" } else { "s" },
+            self.first_line,
+            self.time,
+            self.before
+        )
+    }
 }
 
 impl History {

@@ -18,7 +18,7 @@ pub use builder::HistoryBuilder;
 pub use error::{HistoryError, LineError, TornLine};
 pub use event::{Event, EventType, Process};
 pub use format::{detect_format, load_file, load_str, Format};
-pub use history::History;
+pub use history::{History, TimeReversals};
 pub use jepsen::parse_jepsen_edn;
 pub use jsonl::{parse_jsonl, read_jsonl, JournalWriter};
 pub use operation::{OpStatus, Operation, NEVER};

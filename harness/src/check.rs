@@ -17,8 +17,11 @@ pub struct CheckArgs {
     /// History files (JSONL, Jepsen history.edn, Porcupine etcd or kv logs).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// The sequential model: register, cas-register, kv or porcupine-kv. Default: porcupine-kv
-    /// for Porcupine kv logs, kv when operations carry keys, cas-register otherwise.
+    /// The sequential model: register, cas-register, kv, porcupine-kv, or Knossos's mutex,
+    /// multi-register, set, unordered-queue, fifo-queue. Default: inferred from the operations
+    /// (get/put/append: porcupine-kv; acquire/release: mutex; enqueue/dequeue: unordered-queue;
+    /// txns of [read k v]/[write k v]: multi-register; keys: kv; a cas: cas-register; else
+    /// register). Naming one runs the linearizability checker on any history.
     #[arg(long)]
     pub model: Option<String>,
     /// The history format: auto, jsonl, edn, porcupine-etcd or porcupine-kv.
@@ -43,7 +46,7 @@ pub struct CheckArgs {
     /// causal-convergence, causal, set. Default: linearizable, plus every other model when the
     /// history is a read/write history with unique written values per key; set for histories of
     /// adds and whole-set reads.
-    #[arg(long, visible_alias = "checkers")]
+    #[arg(long, visible_aliases = ["checkers", "checker"])]
     pub consistency: Option<String>,
     /// Also write the anomaly report of the (one) history to this HTML file.
     #[arg(long, value_name = "OUT.html")]
@@ -242,7 +245,7 @@ fn file_text(o: &Outcome) -> String {
         .map(|k| {
             format!(
                 "{} {:.1} ms ({}, {} ops)",
-                key_name(&k.key),
+                key_name(&k.key, r.model),
                 k.seconds * 1e3,
                 k.method,
                 k.ops
@@ -257,7 +260,7 @@ fn file_text(o: &Outcome) -> String {
             let _ = writeln!(
                 s,
                 "  {} undecided: {}",
-                key_name(&k.key),
+                key_name(&k.key, r.model),
                 k.reason.as_deref().unwrap_or("unknown")
             );
         }
@@ -267,7 +270,7 @@ fn file_text(o: &Outcome) -> String {
         let _ = writeln!(
             s,
             "  {} is not linearizable: {}",
-            key_name(&k.key),
+            key_name(&k.key, r.model),
             a.explanation
         );
         let _ = writeln!(s, "    operations that cannot all be linearized:");
@@ -327,9 +330,17 @@ fn checker_text(r: &checkers::suite::CheckerReport) -> String {
     s
 }
 
-fn key_name(k: &str) -> String {
+/// A key as the text names it; the history's only object by its model ("the mutex", …).
+fn key_name(k: &str, model: &str) -> String {
     if k.is_empty() {
-        "the register".to_string()
+        match model {
+            "mutex" => "the mutex",
+            "set" => "the set",
+            "multi-register" => "the registers",
+            "unordered-queue" | "fifo-queue" => "the queue",
+            _ => "the register",
+        }
+        .to_string()
     } else {
         format!("key {k:?}")
     }
@@ -349,7 +360,8 @@ fn file_json(o: &Outcome) -> Value {
         v["torn_line"] = json!(t.line);
     }
     if let Some(r) = &o.history.time_reversals {
-        v["time_reversals"] = json!({"count": r.count, "first_line": r.first_line, "warning": r.to_string()});
+        v["time_reversals"] =
+            json!({"count": r.count, "first_line": r.first_line, "warning": r.to_string()});
     }
     if let Some(r) = o.linear() {
         let anomalies: Vec<_> = r.anomalies().cloned().collect();

@@ -276,7 +276,10 @@ fn pretty_printed_jepsen_edn_and_times_going_backwards_are_checked() {
     let o = faultline(&["check", f.to_str().unwrap()]);
     assert_eq!(code(&o), 1, "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("NOT linearizable") && out.contains("line 8"), "{out}");
+    assert!(
+        out.contains("NOT linearizable") && out.contains("line 8"),
+        "{out}"
+    );
     let valid = pretty.replace(":value 2}", ":value 1}");
     let f = write("pretty-valid.edn", &valid);
     let o = faultline(&["check", f.to_str().unwrap()]);
@@ -406,4 +409,56 @@ fn a_set_history_is_checked_by_the_set_checker() {
     assert_eq!(set["valid"], Value::Bool(false), "{v}");
     assert_eq!(set["anomalies"][0]["kind"], "lost", "{v}");
     assert_eq!(set["stats"]["lost"], 1, "{v}");
+}
+
+/// Knossos's other models through the CLI: inferred from the operations (mutex, unordered
+/// queue, multi-register), or named with --model (fifo-queue, set), each with exit 0 or 1.
+#[test]
+fn knossos_models_are_inferred_or_named() {
+    let mutex = "[{:type :invoke, :f :acquire, :process 0}\n {:type :ok, :f :acquire, :process 0}\n {:type :invoke, :f :release, :process 0}\n {:type :ok, :f :release, :process 0}\n {:type :invoke, :f :acquire, :process 1}\n {:type :ok, :f :acquire, :process 1}]\n";
+    let f = write("mutex.edn", mutex);
+    let o = faultline(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("mutex model"));
+    // Without the release, process 1's acquire is a double grant.
+    let bad = "[{:type :invoke, :f :acquire, :process 0}\n {:type :ok, :f :acquire, :process 0}\n {:type :invoke, :f :acquire, :process 1}\n {:type :ok, :f :acquire, :process 1}]\n";
+    let f = write("mutex-bad.edn", bad);
+    let o = faultline(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("the mutex is not linearizable"), "{out}");
+
+    let queue = "{:type :invoke, :f :enqueue, :value 1, :process 0}\n{:type :ok, :f :enqueue, :value 1, :process 0}\n{:type :invoke, :f :enqueue, :value 2, :process 0}\n{:type :ok, :f :enqueue, :value 2, :process 0}\n{:type :invoke, :f :dequeue, :process 1}\n{:type :ok, :f :dequeue, :value 2, :process 1}\n";
+    let f = write("queue.edn", queue);
+    let o = faultline(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "unordered by default: {}", stderr(&o));
+    let o = faultline(&["check", "--model", "fifo-queue", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+
+    let regs = "{:type :invoke, :f :txn, :value [[:write :x 1] [:write :y 2]], :process 0}\n{:type :ok, :f :txn, :value [[:write :x 1] [:write :y 2]], :process 0}\n{:type :invoke, :f :txn, :value [[:read :x nil] [:read :y nil]], :process 1}\n{:type :ok, :f :txn, :value [[:read :x 1] [:read :y 2]], :process 1}\n";
+    let f = write("regs.edn", regs);
+    let o = faultline(&["check", "--json", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["model"], "multi-register", "{v}");
+    let f = write(
+        "regs-bad.edn",
+        &regs.replace("[:read :y 2]", "[:read :y 3]"),
+    );
+    let o = faultline(&["check", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+
+    // A set history runs the set checker by default; --model set adds linearizability, which
+    // also catches a read that lacks an add acknowledged before it began.
+    let f = write("set-model.jsonl", &set_history(&["[1,2,3]", "[2,1]"]));
+    let o = faultline(&["check", "--model", "set", "--json", f.to_str().unwrap()]);
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v["checkers"]["linearizable"]["valid"],
+        Value::Bool(false),
+        "the second read lost 3 after the first saw it: {v}"
+    );
+    let o = faultline(&["check", "--model", "nonsense", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 254);
+    assert!(stderr(&o).contains("fifo-queue"), "{}", stderr(&o));
 }

@@ -158,7 +158,11 @@ fn is_ws(c: u8) -> bool {
 
 /// Ends a token. A backslash does too, as in Clojure's reader: `[\a\b]` is two characters.
 fn is_delim(c: u8) -> bool {
-    is_ws(c) || matches!(c, b'{' | b'}' | b'[' | b']' | b'(' | b')' | b'"' | b';' | b'\\')
+    is_ws(c)
+        || matches!(
+            c,
+            b'{' | b'}' | b'[' | b']' | b'(' | b')' | b'"' | b';' | b'\\'
+        )
 }
 
 impl<'a> Parser<'a> {
@@ -516,13 +520,19 @@ impl<'a> Parser<'a> {
             "backspace" => '\u{8}',
             t if t.chars().count() == 1 => t.chars().next().unwrap_or(' '),
             t if t.len() == 5 && t.starts_with('u') => {
-                match u32::from_str_radix(&t[1..], 16).ok().and_then(char::from_u32) {
+                match u32::from_str_radix(&t[1..], 16)
+                    .ok()
+                    .and_then(char::from_u32)
+                {
                     Some(ch) => ch,
                     None => return self.err(start, format!("\\{t} is not a character")),
                 }
             }
             t if t.len() >= 2 && t.len() <= 4 && t.starts_with('o') => {
-                match u32::from_str_radix(&t[1..], 8).ok().and_then(char::from_u32) {
+                match u32::from_str_radix(&t[1..], 8)
+                    .ok()
+                    .and_then(char::from_u32)
+                {
                     Some(ch) if (ch as u32) < 0o400 => ch,
                     _ => return self.err(start, format!("\\{t} is not a character")),
                 }
@@ -664,8 +674,8 @@ fn number(tok: &str) -> Option<Value> {
         };
         !ip.is_empty()
             && ip.bytes().all(|c| c.is_ascii_digit())
-            && fp.map_or(true, |fr| fr.bytes().all(|c| c.is_ascii_digit()))
-            && exp.map_or(true, |e| {
+            && fp.is_none_or(|fr| fr.bytes().all(|c| c.is_ascii_digit()))
+            && exp.is_none_or(|e| {
                 let e = e.strip_prefix(['-', '+']).unwrap_or(e);
                 !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit())
             })
@@ -722,7 +732,10 @@ mod tests {
             ("foo/bar", json!("foo/bar")),
             ("+", json!("+")),
             ("-", json!("-")),
-            ("123456789012345678901234567890N", json!("123456789012345678901234567890")),
+            (
+                "123456789012345678901234567890N",
+                json!("123456789012345678901234567890"),
+            ),
             ("-9223372036854775808", json!(i64::MIN)),
             ("18446744073709551615", json!(u64::MAX)),
             ("1/3", json!("1/3")),
@@ -733,9 +746,18 @@ mod tests {
             ("1e3", json!(1000.0)),
             ("1e999", json!("1e999")),
             ("##Inf", json!("##Inf")),
-            ("#inst \"2024-01-01T00:00:00Z\"", json!("2024-01-01T00:00:00Z")),
-            ("#uuid \"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\"", json!("f81d4fae-7dec-11d0-a765-00a0c91e6bf6")),
-            ("#:op{:f :read :jepsen/x 1}", json!({"op/f": "read", "jepsen/x": 1})),
+            (
+                "#inst \"2024-01-01T00:00:00Z\"",
+                json!("2024-01-01T00:00:00Z"),
+            ),
+            (
+                "#uuid \"f81d4fae-7dec-11d0-a765-00a0c91e6bf6\"",
+                json!("f81d4fae-7dec-11d0-a765-00a0c91e6bf6"),
+            ),
+            (
+                "#:op{:f :read :jepsen/x 1}",
+                json!({"op/f": "read", "jepsen/x": 1}),
+            ),
             ("^{:doc 1} [1]", json!([1])),
             ("#{1 #_2 3}", json!([1, 3])),
             ("(1 (2) [3])", json!([1, [2], [3]])),
@@ -756,7 +778,11 @@ mod tests {
         let got: Vec<(usize, Value)> = els.into_iter().map(|(o, v)| (lines.line(o), v)).collect();
         assert_eq!(
             got,
-            vec![(2, json!({"a":1})), (4, json!({"a":2})), (6, json!({"a":3}))]
+            vec![
+                (2, json!({"a":1})),
+                (4, json!({"a":2})),
+                (6, json!({"a":3}))
+            ]
         );
     }
 

@@ -140,7 +140,10 @@ fn jepsen_edn_errors_name_the_line_in_the_file() {
     // An event map that is never closed: the line where it opened.
     let text = "[{:type :invoke, :f :read, :process 0}\n\n {:type :ok, :f :read,\n  :process 0\n";
     let err = load_str(text, Some(Format::Edn)).unwrap_err().to_string();
-    assert!(err.contains("line 3") && err.contains("never closed"), "{err}");
+    assert!(
+        err.contains("line 3") && err.contains("never closed"),
+        "{err}"
+    );
     // Closed by the wrong bracket: where, and where the map opened.
     let err = load_str(&format!("{text}]"), Some(Format::Edn))
         .unwrap_err()
@@ -152,9 +155,14 @@ fn jepsen_edn_errors_name_the_line_in_the_file() {
     // A bad field on the fourth line of a pretty-printed vector.
     let text = "[{:type :invoke, :f :read, :process 0}\n {:type :ok, :f :read, :process 0}\n {:type :invoke, :f :read, :process 1}\n {:type :bogus,\n  :f :read, :process 1}]";
     let err = load_str(text, Some(Format::Edn)).unwrap_err().to_string();
-    assert!(err.contains("line 4") && err.contains(":type is :bogus"), "{err}");
+    assert!(
+        err.contains("line 4") && err.contains(":type is :bogus"),
+        "{err}"
+    );
     // Not a map at all.
-    let err = load_str("[1 2]", Some(Format::Edn)).unwrap_err().to_string();
+    let err = load_str("[1 2]", Some(Format::Edn))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("line 1: expected an EDN map"), "{err}");
 }
 
@@ -173,12 +181,21 @@ fn times_going_backwards_are_counted_not_rejected_and_index_orders_events() {
     let (_, h) = load_str(text, None).unwrap();
     let r = h.time_reversals.expect("reversals are reported");
     assert_eq!(r.count, 3);
-    assert_eq!(r.first_line, 1, "the index-2 event (line 1) comes after time 400");
-    assert!(r.to_string().contains("times go backwards at 3 events"), "{r}");
+    assert_eq!(
+        r.first_line, 1,
+        "the index-2 event (line 1) comes after time 400"
+    );
+    assert!(
+        r.to_string().contains("times go backwards at 3 events"),
+        "{r}"
+    );
     // Real-time precedence follows index order: the write (index 0..2) precedes the read's
     // completion (index 4), and the read (index 1..4) overlaps the second write (3..5).
     let w = &h.ops[0];
-    assert_eq!((w.f.as_str(), w.call, w.ret, w.call_line), ("write", 0, 2, 2));
+    assert_eq!(
+        (w.f.as_str(), w.call, w.ret, w.call_line),
+        ("write", 0, 2, 2)
+    );
     let rd = &h.ops[1];
     assert_eq!((rd.f.as_str(), rd.call, rd.ret), ("read", 1, 4));
     // Duplicate indices are an error naming both lines.

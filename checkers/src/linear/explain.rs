@@ -28,11 +28,7 @@ pub fn abbreviate(s: &str, max: usize) -> String {
 /// How an operation reads in a sentence: `process 3's read of x returned 4 (line 12)`.
 pub fn phrase(op: &Operation, kind: Kind, values: &Values, key: &str) -> String {
     let who = format!("process {}'s", op.process);
-    let k = if key.is_empty() {
-        "the register".to_string()
-    } else {
-        format!("key {key}")
-    };
+    let k = subject(values, key);
     let line = format!("line {}", op.call_line);
     let tag = if op.status == histories::OpStatus::Info {
         " (outcome unknown)"
@@ -56,6 +52,45 @@ pub fn phrase(op: &Operation, kind: Kind, values: &Values, key: &str) -> String 
             short(values, b)
         ),
         Kind::Append(v) => format!("{who} append of {} to {k} ({line}){tag}", short(values, v)),
+        Kind::Op(o) | Kind::Query(o) => {
+            let what = values
+                .machine
+                .as_ref()
+                .map(|m| abbreviate(&m.op_text(o), 120))
+                .unwrap_or_default();
+            let of = if key.is_empty() {
+                String::new()
+            } else {
+                format!(" on key {key}")
+            };
+            format!("{who} {what}{of} ({line}){tag}")
+        }
+    }
+}
+
+/// What a key's object is called: `key x`, or for the history's only object "the register",
+/// "the mutex", "the set", "the queue", "the registers".
+fn subject(values: &Values, key: &str) -> String {
+    if !key.is_empty() {
+        return format!("key {key}");
+    }
+    values
+        .machine
+        .as_ref()
+        .map_or("the register", |m| m.subject())
+        .to_string()
+}
+
+/// Whether an operation can be illegal in some state (reads, cas, acquire, dequeue, …): what a
+/// violation's sentence centres on.
+fn conditional(values: &Values, kind: Kind) -> bool {
+    match kind {
+        Kind::Read(_) | Kind::Cas(..) => true,
+        Kind::Op(o) | Kind::Query(o) => values
+            .machine
+            .as_ref()
+            .is_some_and(|m| m.get(o).is_conditional()),
+        _ => false,
     }
 }
 
@@ -228,17 +263,13 @@ fn sentence(
     key: &str,
     witness: &[usize],
 ) -> String {
-    let k = if key.is_empty() {
-        "the register".to_string()
-    } else {
-        format!("key {key}")
-    };
+    let k = subject(values, key);
     let ph = |i: usize| phrase(&hist[ops[i].id], ops[i].kind, values, key);
     let lenient = "even letting every other operation take effect at any time after its invocation, or not at all";
     let target = witness
         .iter()
         .copied()
-        .filter(|&i| ops[i].required && matches!(ops[i].kind, Kind::Read(_) | Kind::Cas(..)))
+        .filter(|&i| ops[i].required && conditional(values, ops[i].kind))
         .max_by_key(|&i| ops[i].ret);
     let Some(t) = target else {
         return format!("These {} operations cannot all be ordered consistently with real time and the model, {lenient}.", witness.len());
@@ -250,6 +281,9 @@ fn sentence(
         _ => ph(t),
     };
     if others.is_empty() {
+        if values.machine.is_some() {
+            return format!("{what}, but no order of the operations invoked before it returned leaves {k} in a state that allows it, {lenient}.");
+        }
         let need = match ops[t].kind {
             Kind::Cas(a, _) => values.text(a),
             _ => "that value".to_string(),
@@ -258,7 +292,23 @@ fn sentence(
     }
     let tf = hist[ops[t].id].f.as_str();
     let mut parts = Vec::new();
-    for (n, &o) in others.iter().enumerate() {
+    // A long witness (a mutex's every acquire and release) is summed up but for its last few.
+    const SHOWN: usize = 8;
+    let skip = others.len().saturating_sub(SHOWN);
+    if skip > 0 {
+        let first = hist[ops[others[0]].id].call_line;
+        let last = hist[ops[others[skip - 1]].id].call_line;
+        let before = others[..skip].iter().all(|&o| ops[o].ret < ops[t].call);
+        parts.push(format!(
+            "{skip} operations (lines {first}–{last}) {}",
+            if before {
+                format!("completed before the {tf} began")
+            } else {
+                "came first".to_string()
+            }
+        ));
+    }
+    for (n, &o) in others.iter().enumerate().skip(skip) {
         let rel = if ops[o].ret < ops[t].call {
             format!("completed before the {tf} began")
         } else if ops[o].call > ops[t].ret {

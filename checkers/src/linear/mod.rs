@@ -6,6 +6,7 @@
 //! decided within them is `unknown` and named, never guessed.
 
 pub mod explain;
+pub mod machine;
 pub mod memo;
 pub mod model;
 pub mod search;
@@ -13,7 +14,7 @@ pub mod values;
 pub mod witness;
 pub mod zone;
 
-pub use model::ModelKind;
+pub use model::{ModelKind, ALL as MODELS};
 
 use crate::{Anomaly, Validity};
 use histories::{History, Operation};

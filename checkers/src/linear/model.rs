@@ -2,6 +2,7 @@
 //! values interned to small ids, `fail` operations and `info` reads removed, `info` updates made
 //! optional (and dropped when nothing could ever observe them).
 
+use super::machine::{self, Machine};
 pub use super::values::Values;
 use histories::{OpStatus, Operation, NEVER};
 use serde_json::Value;
@@ -19,7 +20,30 @@ pub enum ModelKind {
     Kv,
     /// Porcupine's kv: get / put / append on strings, `""` initially.
     PorcupineKv,
+    /// Knossos's mutex: acquire / release.
+    Mutex,
+    /// Knossos's multi-register: `txn`s of `[read k v]` / `[write k v]` micro-ops.
+    MultiRegister,
+    /// Knossos's set: add, and reads of the whole set.
+    Set,
+    /// Knossos's unordered queue: enqueue / dequeue, any pending element may come out.
+    UnorderedQueue,
+    /// Knossos's FIFO queue: enqueue / dequeue in order.
+    FifoQueue,
 }
+
+/// Every model, in the order `--model` lists them.
+pub const ALL: [ModelKind; 9] = [
+    ModelKind::Register,
+    ModelKind::CasRegister,
+    ModelKind::Kv,
+    ModelKind::PorcupineKv,
+    ModelKind::Mutex,
+    ModelKind::MultiRegister,
+    ModelKind::Set,
+    ModelKind::UnorderedQueue,
+    ModelKind::FifoQueue,
+];
 
 impl ModelKind {
     pub fn name(self) -> &'static str {
@@ -28,7 +52,24 @@ impl ModelKind {
             ModelKind::CasRegister => "cas-register",
             ModelKind::Kv => "kv",
             ModelKind::PorcupineKv => "porcupine-kv",
+            ModelKind::Mutex => "mutex",
+            ModelKind::MultiRegister => "multi-register",
+            ModelKind::Set => "set",
+            ModelKind::UnorderedQueue => "unordered-queue",
+            ModelKind::FifoQueue => "fifo-queue",
         }
+    }
+
+    /// The state machine of Knossos's other models; `None` for the register models.
+    pub fn machine(self) -> Option<Machine> {
+        Some(match self {
+            ModelKind::Mutex => Machine::Mutex,
+            ModelKind::MultiRegister => Machine::MultiRegister,
+            ModelKind::Set => Machine::Set,
+            ModelKind::UnorderedQueue => Machine::UnorderedQueue,
+            ModelKind::FifoQueue => Machine::FifoQueue,
+            _ => return None,
+        })
     }
 
     /// The operation names this model understands.
@@ -37,6 +78,10 @@ impl ModelKind {
             ModelKind::Register => &["read", "write"],
             ModelKind::CasRegister | ModelKind::Kv => &["read", "write", "cas"],
             ModelKind::PorcupineKv => &["get", "put", "append"],
+            ModelKind::Mutex => &["acquire", "release"],
+            ModelKind::MultiRegister => &["txn"],
+            ModelKind::Set => &["add", "read"],
+            ModelKind::UnorderedQueue | ModelKind::FifoQueue => &["enqueue", "dequeue"],
         }
     }
 }
@@ -50,16 +95,9 @@ impl fmt::Display for ModelKind {
 impl FromStr for ModelKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "register" => ModelKind::Register,
-            "cas-register" => ModelKind::CasRegister,
-            "kv" => ModelKind::Kv,
-            "porcupine-kv" => ModelKind::PorcupineKv,
-            other => {
-                return Err(format!(
-                    "unknown model {other:?}; use register, cas-register, kv or porcupine-kv"
-                ))
-            }
+        ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = ALL.iter().map(|m| m.name()).collect();
+            format!("unknown model {s:?}; use one of {}", names.join(", "))
         })
     }
 }
@@ -74,6 +112,19 @@ pub enum Kind {
     Write(Val),
     Cas(Val, Val),
     Append(Val),
+    /// An operation of a state-machine model that may change the state (see
+    /// [`super::machine`]): an interned operation id.
+    Op(u32),
+    /// An operation of a state-machine model that never changes the state.
+    Query(u32),
+}
+
+impl Kind {
+    /// Whether it leaves the state as it is (a read): a legal one can be linearized where it
+    /// is invoked, and a relaxed one can be dropped.
+    pub fn is_query(self) -> bool {
+        matches!(self, Kind::Read(_) | Kind::Query(_))
+    }
 }
 
 /// An operation ready for search.
@@ -87,6 +138,10 @@ pub struct POp {
     /// `ok` operations must be linearized; `info` ones may be.
     pub required: bool,
     pub kind: Kind,
+    /// Alternatives of one operation whose effect is not known (an unordered queue's `info`
+    /// dequeue: one alternative per element it may have taken) share a group; at most one
+    /// operation of a group is linearized.
+    pub group: Option<u32>,
 }
 
 /// A key's operations prepared for search.
@@ -113,6 +168,9 @@ pub fn fits(model: ModelKind, op: &Operation) -> Result<(), String> {
             model.functions().join(", ")
         ));
     }
+    if let Some(m) = model.machine() {
+        return machine::validate(m, op);
+    }
     match (op.f.as_str(), &op.input) {
         ("cas", Value::Array(a)) if a.len() == 2 => Ok(()),
         ("cas", other) => Err(format!(
@@ -124,6 +182,9 @@ pub fn fits(model: ModelKind, op: &Operation) -> Result<(), String> {
 }
 
 pub fn prepare(model: ModelKind, ops: &[&Operation]) -> Result<Prepared, String> {
+    if let Some(m) = model.machine() {
+        return machine::prepare_key(m, ops);
+    }
     let strings = model == ModelKind::PorcupineKv;
     let mut values = Values::new(strings);
     let mut out = Vec::with_capacity(ops.len());
@@ -169,6 +230,7 @@ pub fn prepare(model: ModelKind, ops: &[&Operation]) -> Result<Prepared, String>
             ret: if required { op.ret } else { NEVER },
             required,
             kind,
+            group: None,
         });
     }
     let before = out.len();
@@ -187,6 +249,21 @@ pub fn prepare(model: ModelKind, ops: &[&Operation]) -> Result<Prepared, String>
 /// changes no verdict; it only shrinks the search.
 pub(crate) fn drop_unobservable(ops: &mut Vec<POp>, values: &Values) {
     if ops.iter().all(|o| o.required) {
+        return;
+    }
+    if let Some(m) = values.machine.as_deref() {
+        let required: Vec<u32> = ops
+            .iter()
+            .filter(|o| o.required)
+            .filter_map(|o| match o.kind {
+                Kind::Op(x) | Kind::Query(x) => Some(x),
+                _ => None,
+            })
+            .collect();
+        ops.retain(|o| match o.kind {
+            Kind::Op(x) if !o.required => !machine::unobservable(m, x, &required),
+            _ => true,
+        });
         return;
     }
     let mut observed = vec![false; values.len()];

@@ -124,12 +124,24 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
     let mut prev_same = vec![HEAD; n];
     {
         let mut last: std::collections::HashMap<Kind, usize> = std::collections::HashMap::new();
-        let mut by_call: Vec<usize> = (0..n).filter(|&i| !ops[i].required).collect();
+        // (Alternatives of one operation are not interchangeable with anything: their group
+        // allows only one of them.)
+        let mut by_call: Vec<usize> = (0..n)
+            .filter(|&i| !ops[i].required && ops[i].group.is_none())
+            .collect();
         by_call.sort_by_key(|&i| (ops[i].call, i));
         for i in by_call {
             if let Some(j) = last.insert(ops[i].kind, i) {
                 prev_same[i] = j;
             }
+        }
+    }
+
+    // Alternatives of one operation (see `POp::group`): at most one of them is linearized.
+    let mut groups: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
+    for (i, o) in ops.iter().enumerate() {
+        if let Some(g) = o.group {
+            groups.entry(g).or_default().push(i);
         }
     }
 
@@ -180,6 +192,15 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
                 entry = next[entry];
                 continue;
             }
+            if let Some(g) = op.group {
+                let taken = groups[&g]
+                    .iter()
+                    .any(|&j| j != i && bits[j / 64] & (1 << (j % 64)) != 0);
+                if taken {
+                    entry = next[entry];
+                    continue;
+                }
+            }
             let flagged = state & JUST_OPTIONAL != 0;
             let next_state = if flagged && !matches!(op.kind, Kind::Read(_) | Kind::Cas(..)) {
                 // After an optional update, only an operation needing its value may follow.
@@ -195,7 +216,7 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
                 None => false,
             };
             let next_state = match next_state {
-                Some(s2) if !op.required && !values.strings => Some(s2 | JUST_OPTIONAL),
+                Some(s2) if !op.required && values.registers() => Some(s2 | JUST_OPTIONAL),
                 other => other,
             };
             if let (true, Some(s2)) = (viable, next_state) {
@@ -216,7 +237,7 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
                 bits_hash ^= z[i];
                 // A legal read can always be linearized at its call (see `backtrack`): this
                 // configuration was explored with it and failed, so this one fails too.
-                if !matches!(op.kind, Kind::Read(_)) {
+                if !op.kind.is_query() {
                     entry = next[entry];
                     continue;
                 }
@@ -272,10 +293,11 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
 /// entry after that operation's call, where the search resumes; `None` when nothing is left to
 /// undo (not linearizable).
 ///
-/// Reads are undone without trying alternatives: when a read is legal at its call entry, every
-/// operation that must precede it is already linearized (its return entry would otherwise come
-/// first), and a read leaves the state as it is, so any linearization placing it later can place
-/// it right there instead. Having failed with it there, nothing is gained by delaying it.
+/// Reads (any operation that leaves the state as it is: [`Kind::is_query`]) are undone without
+/// trying alternatives: when a read is legal at its call entry, every operation that must
+/// precede it is already linearized (its return entry would otherwise come first), and a read
+/// leaves the state as it is, so any linearization placing it later can place it right there
+/// instead. Having failed with it there, nothing is gained by delaying it.
 #[allow(clippy::too_many_arguments)]
 fn backtrack(
     stack: &mut Vec<(usize, Val)>,
@@ -298,7 +320,7 @@ fn backtrack(
             *remaining += 1;
         }
         unlift(next, prev, 2 * j);
-        if !matches!(ops[j].kind, Kind::Read(_)) {
+        if !ops[j].kind.is_query() {
             return Some(next[2 * j]);
         }
     }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use super::machine::{Machine, Tables};
 use super::model::{Kind, Val};
 
 /// A small, fast hasher for integer keys (the multiply-rotate of rustc's FxHasher).
@@ -66,6 +67,9 @@ pub struct Values {
     prefixes: FxMap<Val, Vec<u64>>,
     pub(crate) strings: bool,
     bytes: usize,
+    /// The states and operations of Knossos's other models (mutex, set, queues, …), whose
+    /// operations are [`Kind::Op`] and [`Kind::Query`].
+    pub(crate) machine: Option<Box<Tables>>,
 }
 
 fn hash_str(s: &str) -> u64 {
@@ -87,6 +91,19 @@ impl Values {
             "null".to_string()
         });
         v
+    }
+
+    /// Values for one of Knossos's state-machine models: their states are the machine's.
+    pub fn with_machine(m: Machine) -> Self {
+        let mut v = Values::new(false);
+        v.machine = Some(Box::new(Tables::new(m)));
+        v
+    }
+
+    /// Whether this is a register model (values are register values): the search's register
+    /// reductions apply only then.
+    pub fn registers(&self) -> bool {
+        !self.strings && self.machine.is_none()
     }
 
     /// How many distinct values exist so far.
@@ -168,8 +185,12 @@ impl Values {
         pieces.concat()
     }
 
-    /// The value's display form (JSON for registers, a quoted string for porcupine-kv).
+    /// The value's display form (JSON for registers, a quoted string for porcupine-kv, the
+    /// state for a state machine).
     pub fn text(&self, v: Val) -> String {
+        if let Some(m) = &self.machine {
+            return m.state_text(v);
+        }
         let t = self.materialize(v);
         if self.strings {
             format!("{t:?}")
@@ -201,6 +222,7 @@ impl Values {
             Kind::Read(v) => (s == v).then_some(s),
             Kind::Write(v) => Some(v),
             Kind::Cas(from, to) => (s == from).then_some(to),
+            Kind::Op(o) | Kind::Query(o) => self.machine.as_mut()?.step(s, o),
             Kind::Append(a) => {
                 if let Some(&r) = self.appends.get(&(s, a)) {
                     return Some(r);
@@ -275,6 +297,6 @@ impl Values {
 
     /// Bytes held (counted against the memory budget).
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.bytes + self.machine.as_ref().map_or(0, |m| m.bytes())
     }
 }

@@ -109,7 +109,7 @@ fn relaxed(ops: &[POp], strict: &mut [bool], keep: &[usize], cut: u64) -> Vec<PO
         .filter_map(|(i, o)| {
             let mut o = o.clone();
             if !(strict[i] && o.required && o.ret < cut) {
-                if matches!(o.kind, Kind::Read(_)) {
+                if o.kind.is_query() {
                     return None;
                 }
                 o.ret = NEVER;

@@ -6,26 +6,65 @@ use super::{Checker, CheckerReport, Detail, Options, Shape, SuiteError};
 use crate::linear::{self, ModelKind};
 use crate::Validity;
 use histories::History;
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// Linearizability against a sequential model.
 pub struct Linearizable;
 
-/// The model a history's operations call for: porcupine-kv for get/put/append, kv when
-/// operations carry keys, cas-register when there is a cas, else register.
+/// The model a history's operations call for: porcupine-kv for get/put/append, mutex for
+/// acquire/release, unordered-queue for enqueue/dequeue, multi-register for `txn`s spelled as
+/// Knossos spells them (`[read k v]`/`[write k v]`), set for adds, kv when operations carry
+/// keys, cas-register when there is a cas, else register.
 pub fn infer_model(h: &History) -> ModelKind {
-    if h.ops
-        .iter()
-        .any(|o| matches!(o.f.as_str(), "get" | "put" | "append"))
-    {
+    let any = |fs: &[&str]| h.ops.iter().any(|o| fs.contains(&o.f.as_str()));
+    if any(&["get", "put", "append"]) {
         ModelKind::PorcupineKv
+    } else if any(&["acquire", "release"]) {
+        ModelKind::Mutex
+    } else if any(&["enqueue", "dequeue"]) {
+        ModelKind::UnorderedQueue
+    } else if any(&["txn"]) && knossos_txns(h) {
+        ModelKind::MultiRegister
+    } else if any(&["add"]) {
+        ModelKind::Set
     } else if h.ops.iter().any(|o| o.key.is_some()) {
         ModelKind::Kv
-    } else if h.ops.iter().any(|o| o.f == "cas") {
+    } else if any(&["cas"]) {
         ModelKind::CasRegister
     } else {
         ModelKind::Register
     }
+}
+
+/// Whether every operation is a `txn` whose micro-ops are spelled as Knossos's multi-register
+/// spells them, `[read k v]` / `[write k v]` (Elle's are `r`, `w`, `append`).
+pub fn knossos_txns(h: &History) -> bool {
+    let knossos = |v: &Value| {
+        v.as_array().is_some_and(|ms| {
+            ms.iter().all(|m| {
+                matches!(
+                    m.as_array().and_then(|a| a.first()).and_then(Value::as_str),
+                    Some("read" | "write")
+                )
+            })
+        })
+    };
+    !h.ops.is_empty()
+        && h.ops
+            .iter()
+            .all(|o| o.f == "txn" && (knossos(&o.input) || knossos(&o.output)))
+}
+
+/// Whether an operation's value is a list of micro-ops (`[[:r k v] …]`): a transaction, not a
+/// register value.
+fn micro_ops(v: &Value) -> bool {
+    v.as_array().is_some_and(|ms| {
+        !ms.is_empty()
+            && ms.iter().all(|m| {
+                m.as_array()
+                    .is_some_and(|a| a.len() == 3 && a[0].is_string())
+            })
+    })
 }
 
 impl Checker for Linearizable {
@@ -37,9 +76,23 @@ impl Checker for Linearizable {
         Some(crate::consistency::Model::Linearizable)
     }
 
-    /// Every history whose operations one of the sequential models knows.
+    /// Every history whose operations one of the sequential models knows, and any history when
+    /// `--model` names one — except set histories (adds and whole-set reads), which the set
+    /// checkers take unless the set model is asked for, and read/write histories whose values
+    /// are micro-op lists (long-fork's transactions).
     fn by_default(&self, shape: &Shape) -> bool {
-        shape.only(infer_model(shape.history).functions())
+        if shape.model.is_some() {
+            return true;
+        }
+        let m = infer_model(shape.history);
+        shape.only(m.functions())
+            && m != ModelKind::Set
+            && (m == ModelKind::MultiRegister
+                || !shape
+                    .history
+                    .ops
+                    .iter()
+                    .any(|o| micro_ops(&o.input) || micro_ops(&o.output)))
     }
 
     fn check(&self, h: &History, opts: &Options) -> Result<CheckerReport, SuiteError> {

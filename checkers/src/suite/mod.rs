@@ -78,6 +78,8 @@ pub struct Shape<'h> {
     pub history: &'h History,
     /// Every operation's `f`.
     pub functions: BTreeSet<&'h str>,
+    /// The sequential model the user asked for (`--model`), if any.
+    pub model: Option<ModelKind>,
     differentiated: OnceCell<bool>,
 }
 
@@ -86,8 +88,15 @@ impl<'h> Shape<'h> {
         Shape {
             history,
             functions: history.ops.iter().map(|o| o.f.as_str()).collect(),
+            model: None,
             differentiated: OnceCell::new(),
         }
+    }
+
+    /// The shape, knowing which model the user asked for.
+    pub fn with_model(mut self, model: Option<ModelKind>) -> Shape<'h> {
+        self.model = model;
+        self
     }
 
     /// Whether every operation's `f` is one of `fs`.
@@ -186,9 +195,10 @@ pub fn parse_list(list: &str) -> Result<Vec<&'static dyn Checker>, SuiteError> {
     Ok(out)
 }
 
-/// The checkers that run on `h` when none is asked for by name.
-pub fn defaults(h: &History) -> Vec<&'static dyn Checker> {
-    let shape = Shape::of(h);
+/// The checkers that run on `h` when none is asked for by name (`model`: the one `--model`
+/// named, which makes the linearizability checker run).
+pub fn defaults(h: &History, model: Option<ModelKind>) -> Vec<&'static dyn Checker> {
+    let shape = Shape::of(h).with_model(model);
     CHECKERS
         .iter()
         .copied()
@@ -243,7 +253,7 @@ pub fn check(
 ) -> Result<SuiteReport, SuiteError> {
     let chosen: Vec<&'static dyn Checker> = match which {
         Some(w) => w.to_vec(),
-        None => defaults(h),
+        None => defaults(h, opts.model),
     };
     if chosen.is_empty() {
         let functions: Vec<&str> = Shape::of(h).functions.into_iter().collect();

@@ -2,7 +2,8 @@
 //! Porcupine's reference timings are taken. Median of `--runs` warm runs per file.
 //!
 //! cargo run --release -p checkers --example corpus_bench -- [--runs 5] [--no-zone] FILE...
-//! With `--verdicts PATH/VERDICTS.tsv` it checks the listed files and compares verdicts.
+//! With `--verdicts PATH/VERDICTS.tsv` it checks the listed files and compares verdicts. Per
+//! file it prints the median check and explain times and the operations its witnesses name.
 
 use checkers::linear::{check, ModelKind, Options};
 use checkers::Validity;
@@ -17,6 +18,7 @@ fn main() {
     let mut per_key = false;
     let mut fail_fast = false;
     let mut explain_total = 0.0;
+    let mut witness_total = 0;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -63,11 +65,13 @@ fn main() {
         opts.timeout = Duration::from_secs_f64(timeout);
         let mut times = Vec::new();
         let mut verdict = Validity::Unknown;
-        let mut explain = 0.0;
+        let mut explains = Vec::new();
+        let mut witness_ops = 0;
         for _ in 0..runs {
             let r = check(&h, &opts).unwrap();
             times.push(r.check_seconds);
-            explain = r.explain_seconds;
+            explains.push(r.explain_seconds);
+            witness_ops = r.anomalies().map(|a| a.ops.len()).sum::<usize>();
             verdict = r.valid;
             if per_key {
                 for k in &r.keys {
@@ -86,8 +90,11 @@ fn main() {
         }
         times.sort_by(f64::total_cmp);
         let med = times[times.len() / 2];
+        explains.sort_by(f64::total_cmp);
+        let explain = explains[explains.len() / 2];
         total += med;
         explain_total += explain;
+        witness_total += witness_ops;
         let got = match verdict {
             Validity::Valid => "linearizable",
             Validity::Invalid => "not-linearizable",
@@ -98,19 +105,22 @@ fn main() {
             wrong += 1;
         }
         println!(
-            "{:<40} {:>9.3} ms  {}{}  (explained in {:.1} ms)",
+            "{:<40} {:>9.3} ms  {}{}  (explained in {:.3} ms, {:.1}x the check; witness ops {})",
             f.display(),
             med * 1e3,
             got,
             if ok { "" } else { "  <-- WRONG" },
-            explain * 1e3
+            explain * 1e3,
+            explain / med.max(1e-9),
+            witness_ops
         );
     }
     println!(
-        "total (sum of medians): {:.3} ms checking {} files, parsing excluded (explaining the violations took {:.3} ms more); {} wrong verdicts",
+        "total (sum of medians): {:.3} ms checking {} files, parsing excluded (explaining the violations took {:.3} ms more; {} witness ops); {} wrong verdicts",
         total * 1e3,
         files.len(),
         explain_total * 1e3,
+        witness_total,
         wrong
     );
 }

@@ -66,6 +66,8 @@ pub struct OpRef {
     pub key: Option<String>,
     pub value: Value,
     pub status: &'static str,
+    /// When it was invoked: nanoseconds since the test started, as in the history.
+    pub time: u64,
     /// Source line of the invocation and of the completion.
     pub line: usize,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -89,6 +91,7 @@ impl OpRef {
             key: op.key.clone(),
             value,
             status: op.status.as_str(),
+            time: op.call_time,
             line: op.call_line,
             ret_line: op.ret_line,
             text: op.describe(),

@@ -5,7 +5,8 @@
 //! - [`control`]: local node processes (binaries, layout, signals, no orphans).
 //! - [`proxy`]: the TCP proxy every node-to-node link passes through; partitions.
 //! - [`journal`]: `history.jsonl`, written as the run happens.
-//! - [`runner`]: `faultline test`; [`analyze`]: `faultline analyze`.
+//! - [`runner`]: `faultline test`; [`analyze`]: `faultline analyze`; [`campaign`]: `faultline
+//!   campaign` (a matrix of tests as child processes; JUnit XML and a detection matrix).
 //! - [`analysis`], [`summary`]: checking a run (through `checkers::suite`) and summarizing it.
 //! - [`report`]: report.html (`faultline report`, `check --report`).
 //! - [`serve`]: `faultline serve`, the store in a browser.
@@ -14,6 +15,7 @@
 
 pub mod analysis;
 pub mod analyze;
+pub mod campaign;
 pub mod control;
 pub mod db;
 pub mod error;

@@ -32,6 +32,8 @@ enum Command {
     Report(harness::report::command::ReportArgs),
     /// Browse the store of runs in a browser (127.0.0.1:8080 by default).
     Serve(harness::serve::ServeArgs),
+    /// Run a matrix of tests (systems x workloads x nemeses x bugs x seeds) for CI: JUnit XML and a detection matrix out; `campaign merge DIR...` joins shards.
+    Campaign(harness::campaign::CampaignCommand),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
             "serve",
             harness::serve::run(&args).map(|_| checkers::Validity::Valid),
         ),
+        Command::Campaign(cmd) => harness::campaign::run(cmd),
     }
 }
 

@@ -102,6 +102,7 @@ impl<'a> Explainer<'a> {
             key: None,
             value,
             status: op.status.as_str(),
+            time: op.call_time,
             line: op.call_line,
             ret_line: op.ret_line,
             text: format!(

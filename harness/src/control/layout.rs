@@ -54,10 +54,18 @@ fn free_port(host: IpAddr) -> std::io::Result<SocketAddr> {
     l.local_addr()
 }
 
-/// A loopback block (127.a.b.0/24) for one cluster, different for concurrent runs (drawn from the
-/// process id and the clock), so that clusters of parallel tests never compete for a port and a
-/// restarted node finds its port free. Linux routes all of 127.0.0.0/8 to the loopback device.
+/// The environment variable that fixes a run's loopback block (`a.b` for 127.a.b.0/24):
+/// `faultline campaign --parallel N` gives each of its concurrent runs a block of its own.
+pub const NET_ENV: &str = "FAULTLINE_LOOPBACK_NET";
+
+/// A loopback block (127.a.b.0/24) for one cluster: the one [`NET_ENV`] names, else one different
+/// for concurrent runs (drawn from the process id and the clock), so that clusters of parallel
+/// tests never compete for a port and a restarted node finds its port free. Linux routes all of
+/// 127.0.0.0/8 to the loopback device.
 pub fn cluster_net() -> (u8, u8) {
+    if let Some(net) = std::env::var(NET_ENV).ok().and_then(|v| parse_net(&v)) {
+        return net;
+    }
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now()
@@ -70,4 +78,26 @@ pub fn cluster_net() -> (u8, u8) {
         .wrapping_add(COUNTER.fetch_add(1, Ordering::Relaxed).wrapping_mul(40_503));
     // a in 1..=254 keeps clear of 127.0.0.x (used by everything else) and of 127.255.
     (1 + (x % 254) as u8, ((x >> 8) % 256) as u8)
+}
+
+/// `a.b` with a in 1..=254 (clear of 127.0.0.x and 127.255), b in 0..=255.
+pub fn parse_net(s: &str) -> Option<(u8, u8)> {
+    let (a, b) = s.trim().split_once('.')?;
+    let a: u8 = a.parse().ok()?;
+    let b: u8 = b.parse().ok()?;
+    (1..=254).contains(&a).then_some((a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_blocks_parse_only_in_range() {
+        assert_eq!(parse_net("3.200"), Some((3, 200)));
+        assert_eq!(parse_net("0.5"), None);
+        assert_eq!(parse_net("255.5"), None);
+        assert_eq!(parse_net("7"), None);
+        assert_eq!(parse_net("7.300"), None);
+    }
 }

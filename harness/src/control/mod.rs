@@ -11,5 +11,6 @@ mod spawn;
 pub use binary::locate_binary;
 pub use clock::{libfaketime, NodeClock};
 pub use cluster::LocalCluster;
-pub use layout::NodeLayout;
+pub use layout::{NodeLayout, NET_ENV};
 pub use process::NodeProcess;
+pub use spawn::signal_group;

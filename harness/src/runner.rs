@@ -2,14 +2,14 @@
 //! history, heal and recover, do final reads, check, summarize, and store it all (Contract 3).
 
 use crate::analysis::{check_run, CheckRun};
-use crate::control::{locate_binary, LocalCluster};
+use crate::control::{faults, locate_binary, FaultCluster, LocalCluster};
 use crate::db::{self, System};
 use crate::journal::{Journal, JournalStats};
 use crate::progress::Progress;
 use crate::runlog::RunLog;
 use crate::store::RunDir;
 use clap::Args;
-use nemeses::{Nemesis, Plan};
+use nemeses::{Nemesis, Plan, PlanConfig};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,7 +32,8 @@ pub struct TestArgs {
     /// The workload: register, set or kv.
     #[arg(long, default_value = "register")]
     pub workload: String,
-    /// Faults: none, partition, kill, pause, or a comma-separated list.
+    /// Faults: none, all, or a comma-separated list of partition, kill, pause, lose-unsynced,
+    /// clock, slow-link, flaky-link, leader.
     #[arg(long, default_value = "partition,kill")]
     pub nemesis: String,
     /// Seconds of each fault and of each quiet spell between faults.
@@ -155,6 +156,7 @@ fn validate(a: &TestArgs) -> Result<Config, String> {
             system.name()
         ));
     }
+    faults::check_available(&kinds)?;
     if kinds.contains(&nemeses::FaultKind::Partition) && a.nodes < 2 {
         return Err("partitions need at least 2 nodes".into());
     }
@@ -283,6 +285,12 @@ async fn run_async(
             .map_err(|e| format!("cannot create log.txt in {}: {e}", run_dir.display()))?,
     );
     eprintln!("faultline: run directory {}", run_dir.display());
+    for m in faults::remove_leftovers() {
+        log.line(&format!(
+            "removed a fault filesystem an earlier run left at {}",
+            m.display()
+        ));
+    }
     log.line(&format!(
         "test {}: system {}, workload {}, nemesis {}, {} nodes, concurrency {}, {} s, rate {}, seed {}",
         cfg.name,
@@ -322,17 +330,22 @@ async fn run_async(
             Some(Arc::new(c))
         }
     };
+    let faults: Option<Arc<FaultCluster>> = match &cluster {
+        Some(c) => Some(Arc::new(FaultCluster::prepare(c.clone(), &cfg.kinds)?)),
+        None => None,
+    };
     let node_names: Vec<String> = match &cluster {
         Some(c) => nemeses::Cluster::node_names(c.as_ref()),
         None => vec!["local".into()],
     };
-    let plan = Plan::generate(
-        &cfg.kinds,
-        &node_names,
-        cfg.seed,
-        (args.nemesis_interval * 1000.0) as u64,
-        (args.time_limit * 1000.0) as u64,
-    );
+    let plan = Plan::generate_with(&PlanConfig {
+        kinds: cfg.kinds.clone(),
+        nodes: node_names.clone(),
+        seed: cfg.seed,
+        interval_ms: (args.nemesis_interval * 1000.0) as u64,
+        duration_ms: (args.time_limit * 1000.0) as u64,
+        election_timeout_ms: cfg.system.election_timeout_ms(),
+    });
     let test_json = json!({
         "name": cfg.name,
         "seed": cfg.seed,
@@ -353,6 +366,7 @@ async fn run_async(
         "final_restart": !args.no_final_restart,
         "plan": plan,
         "cluster": cluster.as_ref().map(|c| c.describe()),
+        "faults": faults.as_ref().map(|f| f.describe()),
         "versions": {"faultline": env!("CARGO_PKG_VERSION"), "node": node_version},
         "command": std::env::args().collect::<Vec<_>>(),
         "rerun": rerun_command(&args, &cfg),
@@ -374,6 +388,9 @@ async fn run_async(
             Ok(l) => log.line(&format!("cluster ready; leader {l}")),
             Err(e) => {
                 c.stop_all(Duration::from_secs(2));
+                if let Some(f) = &faults {
+                    let _ = f.finish();
+                }
                 return Err(format!("the cluster did not come up: {e}"));
             }
         }
@@ -393,7 +410,7 @@ async fn run_async(
 
     // The nemesis runs until the time limit (or an interrupt).
     let (nem_stop_tx, nem_stop_rx) = watch::channel(false);
-    let nemesis_task = cluster.clone().map(|c| {
+    let nemesis_task = faults.clone().map(|c| {
         let j = journal.clone();
         let plan = plan.clone();
         let mut stop = nem_stop_rx.clone();
@@ -447,9 +464,9 @@ async fn run_async(
     // Final phase: heal everything, restart every node, wait for recovery, final reads.
     progress.message("final phase: healing");
     let mut recovered = true;
-    if let (Some(c), Some(task)) = (&cluster, nemesis_task) {
+    if let (Some(c), Some(f), Some(task)) = (&cluster, &faults, nemesis_task) {
         match task.await {
-            Ok(mut n) => n.heal_all(c.as_ref(), journal.as_ref()).await,
+            Ok(mut n) => n.heal_all(f.as_ref(), journal.as_ref()).await,
             Err(e) => {
                 log.line(&format!("the nemesis task failed: {e}; healing directly"));
                 c.proxy().heal();
@@ -520,6 +537,12 @@ async fn run_async(
     if let Some(c) = &cluster {
         c.stop_all(Duration::from_secs(3));
         log.line("stopped every node");
+        if let Some(f) = &faults {
+            match f.finish() {
+                Ok(()) => log.line("fault machinery removed (fault filesystems unmounted)"),
+                Err(e) => log.line(&e),
+            }
+        }
     }
     let interrupted_now = *interrupted.borrow();
     if interrupted_now {

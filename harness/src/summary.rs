@@ -17,38 +17,51 @@ pub struct FaultWindow {
     pub what: String,
 }
 
-const STARTS: [&str; 3] = ["start-partition", "kill", "pause"];
-const ENDS: [&str; 4] = ["stop-partition", "restart", "resume", "heal-all"];
+/// Whether a nemesis event starts a fault window (`start-…`, `kill`, `pause`) or ends every open
+/// one (`stop-…`, `restart`, `resume`, `heal-all`).
+fn starts_window(f: &str) -> bool {
+    f.starts_with("start-") || f == "kill" || f == "pause"
+}
+
+fn ends_window(f: &str) -> bool {
+    f.starts_with("stop-") || ["restart", "resume", "heal-all"].contains(&f)
+}
 
 /// The fault windows recorded by the nemesis.
 pub fn fault_windows(h: &History) -> Vec<FaultWindow> {
     let mut out: Vec<FaultWindow> = Vec::new();
     for ev in &h.nemesis {
-        if STARTS.contains(&ev.f.as_str()) && ev.error.is_none() {
-            let what = match ev.f.as_str() {
-                "start-partition" => format!(
-                    "partition {}",
-                    ev.value.get("kind").and_then(Value::as_str).unwrap_or("?")
-                ),
-                f => format!(
-                    "{f} {}",
-                    ev.value
-                        .get("nodes")
-                        .and_then(Value::as_array)
-                        .map(|a| a
-                            .iter()
+        if starts_window(&ev.f) && ev.error.is_none() {
+            let nodes = || {
+                ev.value
+                    .get("nodes")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
                             .filter_map(Value::as_str)
                             .collect::<Vec<_>>()
-                            .join(","))
-                        .unwrap_or_default()
+                            .join(",")
+                    })
+                    .unwrap_or_default()
+            };
+            let what = match (ev.f.strip_prefix("start-"), ev.value.get("kind")) {
+                (Some(k), Some(kind)) => format!("{k} {}", kind.as_str().unwrap_or("?")),
+                (Some("leader"), _) => format!(
+                    "leader {}",
+                    ev.value
+                        .get("schedule")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
                 ),
+                (Some(k), None) => format!("{k} {}", nodes()),
+                (None, _) => format!("{} {}", ev.f, nodes()),
             };
             out.push(FaultWindow {
                 start: ev.time,
                 end: None,
                 what,
             });
-        } else if ENDS.contains(&ev.f.as_str()) {
+        } else if ends_window(&ev.f) {
             for w in out.iter_mut().filter(|w| w.end.is_none()) {
                 w.end = Some(ev.time);
             }

@@ -167,8 +167,7 @@ pub fn plan(a: &CampaignArgs) -> Result<Plan, HarnessError> {
         }
     }
     for s in &systems {
-        s.parse::<workloads::client::SystemKind>()
-            .map_err(|e| bad(format!("--system: {e}")))?;
+        crate::db::find(s).map_err(|e| bad(format!("--system: {e}")))?;
     }
     for w in &workloads {
         w.parse::<workloads::WorkloadKind>()

@@ -103,6 +103,11 @@ impl LocalCluster {
             .ok_or_else(|| format!("node {node:?} is not part of the cluster"))
     }
 
+    /// Sets extra environment for node `i`'s later starts.
+    pub fn set_node_env(&self, i: usize, env: Vec<(String, String)>) {
+        lock(&self.nodes[i]).set_env(env);
+    }
+
     pub fn start_all(&self) -> Result<(), String> {
         for n in &self.nodes {
             lock(n).start()?;

@@ -4,6 +4,7 @@
 mod binary;
 mod clock;
 mod cluster;
+pub mod faults;
 mod layout;
 mod process;
 mod spawn;
@@ -11,6 +12,7 @@ mod spawn;
 pub use binary::locate_binary;
 pub use clock::{libfaketime, NodeClock};
 pub use cluster::LocalCluster;
+pub use faults::FaultCluster;
 pub use layout::{NodeLayout, NET_ENV};
 pub use process::NodeProcess;
 pub use spawn::signal_group;

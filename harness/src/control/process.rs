@@ -13,6 +13,8 @@ pub struct NodeProcess {
     pub layout: NodeLayout,
     program: PathBuf,
     args: Vec<String>,
+    /// Extra environment (libfaketime's, under clock faults).
+    env: Vec<(String, String)>,
     child: Option<Child>,
     paused: bool,
     /// How many times the node was started.
@@ -25,6 +27,7 @@ impl NodeProcess {
             layout,
             program,
             args,
+            env: Vec::new(),
             child: None,
             paused: false,
             starts: 0,
@@ -36,6 +39,11 @@ impl NodeProcess {
         std::iter::once(self.program.display().to_string())
             .chain(self.args.iter().cloned())
             .collect()
+    }
+
+    /// Sets extra environment for every later start.
+    pub fn set_env(&mut self, env: Vec<(String, String)>) {
+        self.env = env;
     }
 
     pub fn pid(&self) -> Option<u32> {
@@ -97,6 +105,7 @@ impl NodeProcess {
                 std::env::var("FAULTLINE_NODE_LOG").unwrap_or_else(|_| "info".into()),
             )
             .env("NO_COLOR", "1")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .current_dir(&self.layout.dir);
         let child = spawn_guarded(cmd).map_err(ctx)?;
         self.child = Some(child);

@@ -138,6 +138,12 @@ pub trait System: Send + Sync {
     /// takes no faults).
     fn binary(&self) -> Option<Binary>;
 
+    /// The longest a follower waits for its leader with the command line the harness gives it:
+    /// the unit of the leader-aimed fault schedules' times.
+    fn election_timeout_ms(&self) -> u64 {
+        300
+    }
+
     /// The workloads its client speaks.
     fn workloads(&self) -> &'static [WorkloadKind];
 

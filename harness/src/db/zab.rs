@@ -20,6 +20,11 @@ impl System for Zab {
         })
     }
 
+    /// zab-node's sync limit: 20 ticks of 50 ms.
+    fn election_timeout_ms(&self) -> u64 {
+        1000
+    }
+
     fn workloads(&self) -> &'static [WorkloadKind] {
         &[WorkloadKind::Register, WorkloadKind::Set, WorkloadKind::Kv]
     }

@@ -1,0 +1,76 @@
+//! Each node's data directory on a faultfs mount, for the `lose-unsynced` fault: mounted before
+//! the nodes first start, crashed (unsynced writes dropped) while a node is down, and unmounted
+//! cleanly at the end of the run, which leaves the node's files in `nodes/<node>/data` as
+//! ordinary files. The durable content lives in `nodes/<node>/faultfs-store` while mounted.
+
+use crate::control::NodeLayout;
+use faultfs::Mount;
+use serde_json::{json, Value};
+use std::sync::{Mutex, MutexGuard};
+
+/// The mounts of a cluster, one per node, in node order.
+pub struct NodeDisks {
+    names: Vec<String>,
+    mounts: Vec<Mutex<Option<Mount>>>,
+}
+
+impl NodeDisks {
+    /// Mounts a faultfs on every node's (empty) data directory. Fails with one sentence when
+    /// FUSE cannot be used here.
+    pub fn mount(layouts: &[NodeLayout]) -> Result<NodeDisks, String> {
+        faultfs::check_available().map_err(|e| e.to_string())?;
+        let mut mounts = Vec::new();
+        for l in layouts {
+            let m = Mount::new(&l.data_dir, &l.dir.join("faultfs-store"))
+                .map_err(|e| format!("cannot mount the fault filesystem for {}: {e}", l.name))?;
+            mounts.push(Mutex::new(Some(m)));
+        }
+        Ok(NodeDisks {
+            names: layouts.iter().map(|l| l.name.clone()).collect(),
+            mounts,
+        })
+    }
+
+    fn lock(&self, i: usize) -> MutexGuard<'_, Option<Mount>> {
+        self.mounts[i].lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Drops what node `i` did not make durable (its process must be dead); with `torn`, keeps
+    /// a torn prefix of each unsynced tail. Returns what was dropped, for the journal.
+    pub fn crash(&self, i: usize, torn: Option<u64>) -> Result<Value, String> {
+        let mut g = self.lock(i);
+        let m = g
+            .as_mut()
+            .ok_or_else(|| format!("the fault filesystem of {} is unmounted", self.names[i]))?;
+        let r = m.crash(torn).map_err(|e| e.to_string())?;
+        Ok(json!({
+            "bytes_dropped": r.bytes_dropped,
+            "bytes_kept": r.reverted.iter().map(|f| f.kept_bytes).sum::<u64>(),
+            "files_reverted": r.reverted,
+            "entries_reverted": r.entries_reverted,
+            "vanished": r.vanished,
+            "crash": m.crashes(),
+        }))
+    }
+
+    /// Unmounts every node's filesystem cleanly (every node must have stopped): what the nodes
+    /// wrote becomes ordinary files in their data directories.
+    pub fn unmount_all(&self) -> Result<(), String> {
+        let mut errors = Vec::new();
+        for i in 0..self.mounts.len() {
+            if let Some(m) = self.lock(i).take() {
+                if let Err(e) = m.unmount() {
+                    errors.push(format!("{}: {e}", self.names[i]));
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "cannot unmount the fault filesystems cleanly: {}",
+                errors.join("; ")
+            ))
+        }
+    }
+}

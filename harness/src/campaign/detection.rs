@@ -138,7 +138,11 @@ pub fn markdown(d: &Detection, header: &str) -> String {
         s.push_str("| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n");
         for r in &d.bugs {
             let caught = if r.caught_by.is_empty() {
-                if r.found == 0 { "**not found**".to_string() } else { "–".to_string() }
+                if r.found == 0 {
+                    "**not found**".to_string()
+                } else {
+                    "–".to_string()
+                }
             } else {
                 r.caught_by
                     .iter()
@@ -180,7 +184,11 @@ pub fn markdown(d: &Detection, header: &str) -> String {
                 r.runs,
                 r.found,
                 r.unknown,
-                if caught.is_empty() { "–".into() } else { caught },
+                if caught.is_empty() {
+                    "–".into()
+                } else {
+                    caught
+                },
                 split(&r.by_workload)
             ));
         }
@@ -217,11 +225,17 @@ mod tests {
         let cells = vec![
             CellRecord::new(
                 Cell::new("raft", "register", "default", "no-noop"),
-                vec![run(Invalid, Some(12.0), Some("linearizable")), run(Valid, None, None)],
+                vec![
+                    run(Invalid, Some(12.0), Some("linearizable")),
+                    run(Valid, None, None),
+                ],
             ),
             CellRecord::new(
                 Cell::new("raft", "set", "default", "no-noop"),
-                vec![run(Invalid, Some(30.0), Some("set")), run(Invalid, Some(4.0), Some("set"))],
+                vec![
+                    run(Invalid, Some(30.0), Some("set")),
+                    run(Invalid, Some(4.0), Some("set")),
+                ],
             ),
             CellRecord::new(
                 Cell::new("raft", "register", "default", "none"),
@@ -239,7 +253,12 @@ mod tests {
         assert_eq!(d.correct[0].found, 0);
         assert_eq!(d.correct[0].unknown, 1);
         let md = markdown(&d, "test");
-        assert!(md.contains("| raft | no-noop | 3 of 4 | 0 | 12.0 s | 30.0 s | linearizable (1), set (2) |"), "{md}");
+        assert!(
+            md.contains(
+                "| raft | no-noop | 3 of 4 | 0 | 12.0 s | 30.0 s | linearizable (1), set (2) |"
+            ),
+            "{md}"
+        );
         assert_eq!(median(&[1.0, 2.0, 3.0, 10.0]), Some(2.5));
     }
 }

@@ -122,7 +122,10 @@ fn testcase<W: io::Write>(w: &mut Writer<W>, cell: &CellRecord, run: &RunRecord)
                 }
                 Outcome::Error(reason) => {
                     w.create_element("error")
-                        .with_attributes([("message", clean(&reason).as_str()), ("type", "unknown")])
+                        .with_attributes([
+                            ("message", clean(&reason).as_str()),
+                            ("type", "unknown"),
+                        ])
                         .write_text_content(BytesText::new(&clean(&detail)))?;
                 }
             }
@@ -152,7 +155,12 @@ pub fn render(c: &CampaignRecord) -> io::Result<String> {
     let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let (t, f, e) = counts(c.cells.iter());
-    let total_time: f64 = c.cells.iter().flat_map(|c| &c.runs).map(|r| r.duration_s).sum();
+    let total_time: f64 = c
+        .cells
+        .iter()
+        .flat_map(|c| &c.runs)
+        .map(|r| r.duration_s)
+        .sum();
     w.create_element("testsuites")
         .with_attributes([
             ("name", "faultline campaign"),

@@ -81,7 +81,12 @@ pub fn bugs_per_system(
             if !listed.values().any(|l| l.contains(b)) {
                 let all: Vec<String> = systems
                     .iter()
-                    .map(|s| format!("{s}: {}", listed.get(s).map(|l| l.join(", ")).unwrap_or_default()))
+                    .map(|s| {
+                        format!(
+                            "{s}: {}",
+                            listed.get(s).map(|l| l.join(", ")).unwrap_or_default()
+                        )
+                    })
                     .collect();
                 return Err(format!(
                     "--bug {b:?} is not a bug of {}; the bugs are ({})",
@@ -132,8 +137,14 @@ mod tests {
 
     fn zoo() -> BTreeMap<String, Vec<String>> {
         let mut m = BTreeMap::new();
-        m.insert("raft".into(), vec!["local-read".into(), "no-noop".into(), "term-stamp".into()]);
-        m.insert("zab".into(), vec!["ZOOKEEPER-1675".into(), "ZOOKEEPER-335".into()]);
+        m.insert(
+            "raft".into(),
+            vec!["local-read".into(), "no-noop".into(), "term-stamp".into()],
+        );
+        m.insert(
+            "zab".into(),
+            vec!["ZOOKEEPER-1675".into(), "ZOOKEEPER-335".into()],
+        );
         m
     }
 

@@ -91,10 +91,12 @@ pub fn merge(dirs: &[PathBuf]) -> Result<CampaignRecord, HarnessError> {
                     )));
                 }
             }
-            let entry = cells.entry(c.cell.id.clone()).or_insert_with(|| CellRecord {
-                runs: Vec::new(),
-                ..c.clone()
-            });
+            let entry = cells
+                .entry(c.cell.id.clone())
+                .or_insert_with(|| CellRecord {
+                    runs: Vec::new(),
+                    ..c.clone()
+                });
             for run in &c.runs {
                 let mut run = run.clone();
                 run.dir = run.dir.map(|d| dir.join(d).display().to_string());
@@ -104,9 +106,15 @@ pub fn merge(dirs: &[PathBuf]) -> Result<CampaignRecord, HarnessError> {
         }
     }
     for (n, have) in &shards {
-        let missing: Vec<String> = (1..=*n).filter(|i| !have.contains(i)).map(|i| format!("{i}/{n}")).collect();
+        let missing: Vec<String> = (1..=*n)
+            .filter(|i| !have.contains(i))
+            .map(|i| format!("{i}/{n}"))
+            .collect();
         if !missing.is_empty() {
-            eprintln!("faultline campaign merge: shards {} are missing", missing.join(", "));
+            eprintln!(
+                "faultline campaign merge: shards {} are missing",
+                missing.join(", ")
+            );
         }
     }
     // The union matrix's order; cells it does not generate (other arguments) go last.
@@ -128,9 +136,22 @@ pub fn merge(dirs: &[PathBuf]) -> Result<CampaignRecord, HarnessError> {
             CellRecord::new(c.cell, c.runs)
         })
         .collect();
-    merged.sort_by_key(|c| order.iter().position(|o| *o == c.cell.id).unwrap_or(usize::MAX));
-    let started = records.iter().map(|r| r.1.started.clone()).min().unwrap_or_default();
-    let finished = records.iter().map(|r| r.1.finished.clone()).max().unwrap_or_default();
+    merged.sort_by_key(|c| {
+        order
+            .iter()
+            .position(|o| *o == c.cell.id)
+            .unwrap_or(usize::MAX)
+    });
+    let started = records
+        .iter()
+        .map(|r| r.1.started.clone())
+        .min()
+        .unwrap_or_default();
+    let finished = records
+        .iter()
+        .map(|r| r.1.finished.clone())
+        .max()
+        .unwrap_or_default();
     Ok(CampaignRecord {
         faultline: env!("CARGO_PKG_VERSION").into(),
         started,

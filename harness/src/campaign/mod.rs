@@ -121,7 +121,9 @@ fn list_bugs(system: &str, bin_dir: Option<&std::path::Path>) -> Result<Vec<Stri
     let out = std::process::Command::new(&path)
         .arg("--list-bugs")
         .output()
-        .map_err(|e| HarnessError::Failed(format!("cannot run {} --list-bugs: {e}", path.display())))?;
+        .map_err(|e| {
+            HarnessError::Failed(format!("cannot run {} --list-bugs: {e}", path.display()))
+        })?;
     if !out.status.success() {
         return Err(HarnessError::Failed(format!(
             "{} --list-bugs failed ({})",
@@ -161,7 +163,11 @@ pub fn plan(a: &CampaignArgs) -> Result<Plan, HarnessError> {
     let systems = list(&a.system);
     let workloads = list(&a.workload);
     let nemeses = list(&a.nemesis);
-    for (what, l) in [("--system", &systems), ("--workload", &workloads), ("--nemesis", &nemeses)] {
+    for (what, l) in [
+        ("--system", &systems),
+        ("--workload", &workloads),
+        ("--nemesis", &nemeses),
+    ] {
         if l.is_empty() {
             return Err(bad(format!("{what} needs at least one entry")));
         }
@@ -174,8 +180,11 @@ pub fn plan(a: &CampaignArgs) -> Result<Plan, HarnessError> {
             .map_err(|e| bad(format!("--workload: {e}")))?;
     }
     for n in nemeses.iter().filter(|n| *n != DEFAULT_NEMESIS) {
-        nemeses::parse_kinds(&n.replace('+', ","))
-            .map_err(|e| bad(format!("--nemesis {n:?}: {e} (join kinds of one nemesis with +)")))?;
+        nemeses::parse_kinds(&n.replace('+', ",")).map_err(|e| {
+            bad(format!(
+                "--nemesis {n:?}: {e} (join kinds of one nemesis with +)"
+            ))
+        })?;
     }
     positive("--time-limit", a.time_limit)?;
     positive("--recovery-timeout", a.recovery_timeout)?;
@@ -187,15 +196,28 @@ pub fn plan(a: &CampaignArgs) -> Result<Plan, HarnessError> {
         return Err(bad("--seeds must be at least 1".into()));
     }
     if a.parallel == 0 || a.parallel > 64 {
-        return Err(bad(format!("--parallel must be between 1 and 64, not {}", a.parallel)));
+        return Err(bad(format!(
+            "--parallel must be between 1 and 64, not {}",
+            a.parallel
+        )));
     }
-    let shard = a.shard.as_deref().map(str::parse::<Shard>).transpose().map_err(bad)?;
+    let shard = a
+        .shard
+        .as_deref()
+        .map(str::parse::<Shard>)
+        .transpose()
+        .map_err(bad)?;
     let asked = (!a.zoo).then(|| list(&a.bug));
     if asked.as_ref().is_some_and(|b| b.is_empty()) {
-        return Err(bad("--bug needs at least one entry (none: the correct build)".into()));
+        return Err(bad(
+            "--bug needs at least one entry (none: the correct build)".into(),
+        ));
     }
     let mut listed = BTreeMap::new();
-    let needs_list = a.zoo || asked.as_ref().is_some_and(|b| b.iter().any(|b| b != NO_BUG));
+    let needs_list = a.zoo
+        || asked
+            .as_ref()
+            .is_some_and(|b| b.iter().any(|b| b != NO_BUG));
     if needs_list {
         for s in &systems {
             listed.insert(s.clone(), list_bugs(s, a.bin_dir.as_deref())?);

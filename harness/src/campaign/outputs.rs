@@ -84,7 +84,11 @@ fn header(r: &CampaignRecord) -> String {
 }
 
 /// Writes the four files into `dir` (and the JUnit XML also to `junit`).
-pub fn write(dir: &Path, r: &CampaignRecord, junit_copy: Option<&Path>) -> Result<(), HarnessError> {
+pub fn write(
+    dir: &Path,
+    r: &CampaignRecord,
+    junit_copy: Option<&Path>,
+) -> Result<(), HarnessError> {
     let json = serde_json::to_string_pretty(r)
         .map_err(|e| HarnessError::Failed(format!("cannot encode campaign.json: {e}")))?;
     write_file(&dir.join("campaign.json"), &(json + "\n"))?;
@@ -94,7 +98,10 @@ pub fn write(dir: &Path, r: &CampaignRecord, junit_copy: Option<&Path>) -> Resul
     if let Some(p) = junit_copy {
         write_file(p, &xml)?;
     }
-    write_file(&dir.join("detection.md"), &detection::markdown(&r.detection, &header(r)))?;
+    write_file(
+        &dir.join("detection.md"),
+        &detection::markdown(&r.detection, &header(r)),
+    )?;
     let dj = serde_json::to_string_pretty(&r.detection)
         .map_err(|e| HarnessError::Failed(format!("cannot encode detection.json: {e}")))?;
     write_file(&dir.join("detection.json"), &(dj + "\n"))?;
@@ -105,7 +112,11 @@ pub fn write(dir: &Path, r: &CampaignRecord, junit_copy: Option<&Path>) -> Resul
 pub fn print_summary(dir: &Path, r: &CampaignRecord) {
     let d: &Detection = &r.detection;
     println!("{}", detection::markdown(d, &header(r)).trim_end());
-    let off: Vec<&CellRecord> = r.cells.iter().filter(|c| c.status != CellStatus::Pass).collect();
+    let off: Vec<&CellRecord> = r
+        .cells
+        .iter()
+        .filter(|c| c.status != CellStatus::Pass)
+        .collect();
     println!();
     if off.is_empty() {
         println!("every cell as expected");

@@ -219,7 +219,9 @@ mod tests {
         use Verdict::*;
         let bug = Cell::new("raft", "register", "default", "local-read");
         let ok = Cell::new("raft", "register", "default", "none");
-        let st = |c: &Cell, v: &[Verdict]| cell_status(c, &v.iter().map(|v| run(*v)).collect::<Vec<_>>());
+        let st = |c: &Cell, v: &[Verdict]| {
+            cell_status(c, &v.iter().map(|v| run(*v)).collect::<Vec<_>>())
+        };
         assert_eq!(st(&bug, &[Valid, Invalid]), CellStatus::Pass);
         assert_eq!(st(&bug, &[Valid, Valid]), CellStatus::Fail);
         assert_eq!(st(&bug, &[Valid, Unknown]), CellStatus::Unknown);
@@ -237,7 +239,13 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         assert_eq!(exit_code(&cells(&[CellStatus::Pass])), 0);
-        assert_eq!(exit_code(&cells(&[CellStatus::Pass, CellStatus::Unknown])), 2);
-        assert_eq!(exit_code(&cells(&[CellStatus::Unknown, CellStatus::Fail])), 1);
+        assert_eq!(
+            exit_code(&cells(&[CellStatus::Pass, CellStatus::Unknown])),
+            2
+        );
+        assert_eq!(
+            exit_code(&cells(&[CellStatus::Unknown, CellStatus::Fail])),
+            1
+        );
     }
 }

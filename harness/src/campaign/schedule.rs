@@ -55,7 +55,10 @@ fn nets(n: usize) -> Vec<(u8, u8)> {
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.subsec_nanos() as usize)
         .unwrap_or(0);
-    let base = (std::process::id() as usize).wrapping_mul(2_654_435_761).wrapping_add(nanos) % BLOCKS;
+    let base = (std::process::id() as usize)
+        .wrapping_mul(2_654_435_761)
+        .wrapping_add(nanos)
+        % BLOCKS;
     (0..n)
         .map(|k| {
             let b = (base + k) % BLOCKS;
@@ -85,7 +88,8 @@ pub fn campaign_dir(store: &Path) -> Result<PathBuf, HarnessError> {
 fn interrupt_signal() -> watch::Receiver<bool> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         let term_fut = async {
             match term.as_mut() {
                 Some(t) => {
@@ -149,8 +153,15 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
     let cells = Arc::new(cells);
     let mut workers = tokio::task::JoinSet::new();
     for net in nets(a.parallel.min(jobs.len().max(1))) {
-        let (next, results, jobs, cells) = (next.clone(), results.clone(), jobs.clone(), cells.clone());
-        let (intr, bar, a, exe, dir) = (interrupted.clone(), bar.clone(), a.clone(), exe.to_path_buf(), dir.to_path_buf());
+        let (next, results, jobs, cells) =
+            (next.clone(), results.clone(), jobs.clone(), cells.clone());
+        let (intr, bar, a, exe, dir) = (
+            interrupted.clone(),
+            bar.clone(),
+            a.clone(),
+            exe.to_path_buf(),
+            dir.to_path_buf(),
+        );
         let deadline = plan.deadline;
         workers.spawn(async move {
             loop {
@@ -170,7 +181,9 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
                     args: test_args(&a, cell),
                     seed,
                     campaign_dir: dir.clone(),
-                    store: Path::new("runs").join(&cell.id).join(format!("seed-{seed}")),
+                    store: Path::new("runs")
+                        .join(&cell.id)
+                        .join(format!("seed-{seed}")),
                     deadline,
                     net,
                 };
@@ -180,7 +193,9 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
                     (Verdict::Invalid, false) => "FALSE ALARM".to_string(),
                     (Verdict::Valid, true) => "bug not found".to_string(),
                     (Verdict::Valid, false) => "valid".to_string(),
-                    (Verdict::Unknown, _) => format!("unknown: {}", rec.reason.as_deref().unwrap_or("")),
+                    (Verdict::Unknown, _) => {
+                        format!("unknown: {}", rec.reason.as_deref().unwrap_or(""))
+                    }
                 };
                 bar.println(format!(
                     "{} seed {}: {} ({:.0} s){}",
@@ -189,7 +204,10 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
                     said,
                     rec.duration_s,
                     rec.time_to_detect_s
-                        .map(|t| format!(", detected at {t:.1} s by {}", rec.caught_by.as_deref().unwrap_or("?")))
+                        .map(|t| format!(
+                            ", detected at {t:.1} s by {}",
+                            rec.caught_by.as_deref().unwrap_or("?")
+                        ))
                         .unwrap_or_default()
                 ));
                 bar.inc(1);
@@ -207,7 +225,11 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
         let r = r.unwrap_or_else(|| RunRecord {
             seed,
             dir: None,
-            store: Path::new("runs").join(&cells[c].id).join(format!("seed-{seed}")).display().to_string(),
+            store: Path::new("runs")
+                .join(&cells[c].id)
+                .join(format!("seed-{seed}"))
+                .display()
+                .to_string(),
             verdict: Verdict::Unknown,
             exit_code: None,
             reason: Some("not run: the campaign was interrupted first".into()),

@@ -222,9 +222,9 @@ pub fn render(page: &Page, a: &AnomalyView, index: usize) -> String {
         }
         s.push_str("</details>");
     }
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<p class=\"nav\"><a href=\"#top\">top</a>{next}</p></section>\n"
+        "<p class=\"nav\"><a href=\"#top\">top</a>{next}</p></section>"
     );
     s
 }

@@ -124,9 +124,9 @@ pub fn page(p: &Page) -> String {
     nodes_section(&mut s, p);
     faults_section(&mut s, p);
     run_section(&mut s, p);
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<footer class=\"note\"><p>faultline {} · this page is self-contained and loads nothing from the network.</p></footer><script>{SCRIPT}</script></body></html>\n",
+        "<footer class=\"note\"><p>faultline {} · this page is self-contained and loads nothing from the network.</p></footer><script>{SCRIPT}</script></body></html>",
         env!("CARGO_PKG_VERSION")
     );
     s
@@ -188,9 +188,9 @@ fn verdicts(s: &mut String, p: &Page) {
         s.push_str("<tr><td colspan=\"4\">not checked</td></tr>");
     }
     s.push_str("</tbody></table>");
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<p class=\"note\">{} operations ({} ok, {} fail, {} info) by {} processes over {}; {} nemesis events.</p>\n",
+        "<p class=\"note\">{} operations ({} ok, {} fail, {} info) by {} processes over {}; {} nemesis events.</p>",
         p.history.ops.len(),
         p.counts[0],
         p.counts[1],
@@ -332,9 +332,9 @@ fn run_section(s: &mut String, p: &Page) {
     if let Some(cmd) = &r.rerun {
         let _ = write!(s, "<p>The same seed gives the same operations and the same fault schedule:</p><pre id=\"rerun\">{}</pre>", esc(cmd));
     }
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<p>Check the stored history again: <code>faultline analyze {}</code></p><details><summary>Every option (test.json)</summary><pre>{}</pre></details>\n",
+        "<p>Check the stored history again: <code>faultline analyze {}</code></p><details><summary>Every option (test.json)</summary><pre>{}</pre></details>",
         esc(&p.source),
         esc(&r.options)
     );

@@ -46,6 +46,8 @@ enum Change {
     /// An epoch learned while leading (zab's `leader established`).
     Term(u64),
     Lose,
+    /// The harness stopped the process (its marker has no time of its own).
+    Stop,
 }
 
 fn change_of(text: &str) -> Option<Change> {
@@ -62,9 +64,11 @@ fn change_of(text: &str) -> Option<Change> {
         || text.contains("lost contact with a quorum")
         || text.contains(" FOLLOWING")
         || text.contains("going LOOKING")
-        || text.contains("--- faultline:")
     {
         return Some(Change::Lose);
+    }
+    if text.starts_with("--- faultline:") {
+        return Some(Change::Stop);
     }
     None
 }
@@ -126,10 +130,24 @@ pub fn spans(nodes: &[String], logs: &[NodeLog], faults: &[Window], end: u64) ->
                 end: stop.max(from.0),
             });
         };
+        let mut stopped = false;
         for l in &log.lines {
             let Some(t) = l.time else { continue };
             let t = t.clamp(0, end as i64) as u64;
-            match change_of(&l.text) {
+            let change = change_of(&l.text);
+            if stopped
+                && !matches!(change, Some(Change::Stop))
+                && l.text.starts_with(|c: char| c.is_ascii_digit())
+            {
+                // The first timed line after a stop: the process was down before it (a
+                // kill or the final restart, when journaled, says exactly when).
+                stopped = false;
+                if let Some(prev) = leading.take() {
+                    close(&mut out, prev, t);
+                }
+            }
+            match change {
+                Some(Change::Stop) => stopped = true,
                 Some(Change::Lead(term)) => {
                     if let Some(prev) = leading.take() {
                         close(&mut out, prev, t);
@@ -169,7 +187,10 @@ mod tests {
             "n1",
             "2026-11-21T00:00:01Z  INFO raft::core::raft: became leader id=1 term=1\n\
              2026-11-21T00:00:03Z  INFO raft::core::raft: stepping down id=1 term=1\n\
-             2026-11-21T00:00:05Z  INFO raft::core::raft: became leader id=1 term=4\n",
+             2026-11-21T00:00:05Z  INFO raft::core::raft: became leader id=1 term=4\n\
+             --- faultline: n1 stop\n\
+             --- faultline: n1 start #2\n\
+             2026-11-21T00:00:09Z  INFO raft::node: recovered\n",
             start,
         );
         let kill = Window {

@@ -197,7 +197,7 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
                         format!("unknown: {}", rec.reason.as_deref().unwrap_or(""))
                     }
                 };
-                bar.println(format!(
+                let line = format!(
                     "{} seed {}: {} ({:.0} s){}",
                     cell.id,
                     seed,
@@ -209,7 +209,13 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
                             rec.caught_by.as_deref().unwrap_or("?")
                         ))
                         .unwrap_or_default()
-                ));
+                );
+                // A hidden bar (no terminal) prints nothing: the line goes to stderr itself.
+                if bar.is_hidden() {
+                    eprintln!("{line}");
+                } else {
+                    bar.println(line);
+                }
                 bar.inc(1);
                 results.lock().unwrap_or_else(|e| e.into_inner())[j] = Some(rec);
             }

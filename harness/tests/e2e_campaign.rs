@@ -44,7 +44,10 @@ fn json(path: &Path) -> Value {
 }
 
 /// (suite name, [(testcase name, child element names)]) of a junit.xml, parsed with roxmltree.
-fn junit_structure(path: &Path) -> Vec<(String, Vec<(String, Vec<String>)>)> {
+/// Per testsuite: its name and, per testcase, its name and the messages of its failures.
+type Suites = Vec<(String, Vec<(String, Vec<String>)>)>;
+
+fn junit_structure(path: &Path) -> Suites {
     let text = std::fs::read_to_string(path).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("junit.xml is well-formed XML");
     let root = doc.root_element();

@@ -57,6 +57,11 @@ pub struct WorkloadSpec {
     /// register, list-append, rw-register: about how many operations (micro-ops) each key
     /// gets before it is replaced.
     pub ops_per_key: u64,
+    /// register: how many workers share a key at a time (Jepsen's threads per key). Few
+    /// writers per key make a cas's expected value likely current, and keep each key's
+    /// history narrow for the linearizability search.
+    #[serde(default = "default_workers_per_key")]
+    pub workers_per_key: u64,
     /// kv: how many keys.
     pub keys: u64,
     /// kv: the share (percent) of reads that read every key.
@@ -70,6 +75,7 @@ impl WorkloadSpec {
             kind,
             mix: Mix::default(),
             ops_per_key: 100,
+            workers_per_key: default_workers_per_key(),
             keys: 5,
             multi_read_percent: 30,
             concurrency: concurrency.max(1),
@@ -118,6 +124,10 @@ impl WorkloadSpec {
             WorkloadKind::ListAppend | WorkloadKind::RwRegister => Vec::new(),
         }
     }
+}
+
+fn default_workers_per_key() -> u64 {
+    2
 }
 
 /// One worker's invocation sequence.

@@ -227,7 +227,11 @@ mod tests {
                 }
             }
             let widest = users.values().map(HashSet::len).max().unwrap() as u64;
-            assert_eq!(widest, per_key.min(concurrency), "{concurrency} workers, {per_key} per key");
+            assert_eq!(
+                widest,
+                per_key.min(concurrency),
+                "{concurrency} workers, {per_key} per key"
+            );
         }
     }
 

@@ -438,3 +438,101 @@ fn run_info(t: &Value) -> RunInfo {
         options: serde_json::to_string_pretty(&options).unwrap_or_default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A stale read from n3 while a partition isolates it: write 1, write 2 (acknowledged),
+    /// then n3 returns 1.
+    const HISTORY: &str = r#"{"index":0,"time":1000000000,"type":"info","process":"nemesis","f":"start-partition","value":{"kind":"isolate-one","grudge":{"n3":["n1","n2"],"n1":["n3"],"n2":["n3"]}}}
+{"index":1,"time":1100000000,"type":"invoke","process":0,"f":"write","key":"x","value":1}
+{"index":2,"time":1200000000,"type":"ok","process":0,"f":"write","key":"x","value":1,"node":"n1"}
+{"index":3,"time":1300000000,"type":"invoke","process":1,"f":"write","key":"x","value":2}
+{"index":4,"time":1400000000,"type":"ok","process":1,"f":"write","key":"x","value":2,"node":"n1"}
+{"index":5,"time":1500000000,"type":"invoke","process":2,"f":"read","key":"x","value":null}
+{"index":6,"time":1600000000,"type":"ok","process":2,"f":"read","key":"x","value":1,"node":"n3"}
+{"index":7,"time":3000000000,"type":"info","process":"nemesis","f":"stop-partition","value":{"grudge":{}}}
+{"index":8,"time":3100000000,"type":"invoke","process":0,"f":"read","key":"x","value":null}
+{"index":9,"time":3200000000,"type":"fail","process":0,"f":"read","key":"x","value":null,"error":"not_leader"}
+"#;
+
+    #[test]
+    fn an_anomaly_is_tied_to_its_time_nodes_fault_and_log_lines() {
+        let h = histories::load_str(HISTORY, None).unwrap().1;
+        let r = checkers::suite::check(&h, None, &Default::default()).unwrap();
+        let results = json!({"valid": r.valid, "checkers": r.checkers_json(), "explanation": r.explanation()});
+        let start = super::super::nodelog::leading_timestamp("2026-12-02T00:00:00Z");
+        let log = NodeLog::parse(
+            "n3",
+            "2026-12-02T00:00:00.5Z  INFO raft: became leader id=3 term=1\n\
+             2026-12-02T00:00:01.55Z  INFO raft: serving a local read\n\
+             2026-12-02T00:00:09Z  INFO raft: much later\n",
+            start,
+        );
+        let test = json!({"name": "t", "seed": 7, "rerun": "faultline test --seed 7", "system": "raft",
+            "workload": {"kind": "register"}, "nemesis": "partition",
+            "cluster": {"nodes": [{"name": "n1"}, {"name": "n2"}, {"name": "n3"}]}});
+        let input = Input {
+            title: "t".into(),
+            source: "store/t/1".into(),
+            history: &h,
+            results: &results,
+            test: Some(&test),
+            node_logs: vec![log],
+        };
+        let p = Page::build(&input);
+        assert_eq!(p.verdict, "invalid");
+        assert_eq!(p.counts, [3, 1, 0]);
+        assert_eq!(p.end, 3_200_000_000);
+        assert_eq!(p.nodes, ["n1", "n2", "n3"]);
+        assert!(
+            p.strongest
+                .as_deref()
+                .unwrap()
+                .contains("violated: linearizable"),
+            "{:?}",
+            p.strongest
+        );
+        let lin = p
+            .checkers
+            .iter()
+            .find(|c| c.name == "linearizable")
+            .unwrap();
+        assert_eq!((lin.valid, lin.anomalies), ("invalid", 1));
+        assert_eq!(p.anomalies.len(), 1);
+        let a = &p.anomalies[0];
+        assert_eq!(a.id, "a1");
+        assert_eq!(a.key.as_deref(), Some("x"));
+        let lines: Vec<usize> = a.witness.iter().map(|w| w.line).collect();
+        assert!(
+            lines.contains(&6),
+            "the stale read (line 6) is a witness: {lines:?}"
+        );
+        let (s, e) = a.span.unwrap();
+        assert!(s >= 1_100_000_000 && e == 1_600_000_000, "{s} {e}");
+        assert!(a.nodes.contains(&"n3".to_string()));
+        assert_eq!(a.faults, [0]);
+        assert_eq!(p.faults[0].what, "partition isolate-one {n3} | {n1 n2}");
+        assert_eq!(p.faults[0].nodes, ["n3"]);
+        // The log line written during the anomaly is shown, the one long after it is not.
+        let (node, lines) = &a.logs[0];
+        assert_eq!(node, "n3");
+        assert!(lines.iter().any(|l| l.text.contains("local read")));
+        assert!(!lines.iter().any(|l| l.text.contains("much later")));
+        // n3 led from 0.5 s until the end (no log line ends it).
+        let role = p.role_at("n3", 1_600_000_000).unwrap();
+        assert_eq!(role.label(), "leader (term 1)");
+        let run = p.run.as_ref().unwrap();
+        assert_eq!((run.seed, run.workload.as_str()), (Some(7), "register"));
+        assert!(!run.options.contains("cluster"));
+        // And the page says it in words.
+        let html = super::super::html::page(&p);
+        assert!(html.contains("A stale read on key x"));
+        assert!(html.contains(
+            "Faults in force: during partition isolate-one {n3} | {n1 n2}, from 1.00 s to 3.00 s."
+        ));
+        assert!(html.contains("line 6&#39;s read went to n3 (leader (term 1); hit by partition isolate-one {n3} | {n1 n2})"), "{html}");
+    }
+}

@@ -7,7 +7,7 @@ use e2e_common::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn start_long_run(store: &std::path::Path) -> std::process::Child {
+fn start_long_run(store: &std::path::Path, nemesis: &str) -> std::process::Child {
     Command::new(faultline())
         .arg("test")
         .arg("--store")
@@ -24,7 +24,7 @@ fn start_long_run(store: &std::path::Path) -> std::process::Child {
             "--time-limit",
             "120",
             "--nemesis",
-            "partition,pause",
+            nemesis,
             "--nemesis-interval",
             "1",
             "--rate",
@@ -70,7 +70,7 @@ fn wait_dead(pids: &[u32]) -> Vec<u32> {
 #[test]
 fn sigkill_of_the_harness_leaves_no_node_and_a_history_analyze_accepts() {
     let store = tempfile::tempdir().unwrap();
-    let mut child = start_long_run(store.path());
+    let mut child = start_long_run(store.path(), "partition,pause");
     let run = wait_for_history(store.path(), 400);
     let nodes = children(child.id());
     assert_eq!(nodes.len(), 3, "expected 3 node processes, found {nodes:?}");
@@ -99,7 +99,7 @@ fn sigkill_of_the_harness_leaves_no_node_and_a_history_analyze_accepts() {
 #[test]
 fn ctrl_c_heals_stops_the_nodes_and_checks_what_was_recorded() {
     let store = tempfile::tempdir().unwrap();
-    let child = start_long_run(store.path());
+    let child = start_long_run(store.path(), "partition,pause");
     let run = wait_for_history(store.path(), 600);
     let nodes = children(child.id());
     assert_eq!(nodes.len(), 3, "expected 3 node processes, found {nodes:?}");
@@ -123,4 +123,81 @@ fn ctrl_c_heals_stops_the_nodes_and_checks_what_was_recorded() {
     // Whatever fault was in force was healed and journaled.
     let h = std::fs::read_to_string(run.join("history.jsonl")).unwrap();
     assert!(h.contains("\"f\":\"heal-all\""));
+}
+
+/// The FUSE mounts under `dir` (from /proc/self/mountinfo's mount points).
+fn mounts_under(dir: &std::path::Path) -> Vec<String> {
+    let dir = std::fs::canonicalize(dir).unwrap();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| m.starts_with(dir.to_str().unwrap()))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Live processes whose command line names a path inside `run` (its nodes, whoever started
+/// them last).
+fn processes_of(run: &std::path::Path) -> Vec<u32> {
+    let needle = run.to_str().unwrap().as_bytes();
+    let Ok(rd) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    rd.flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| c.windows(needle.len()).any(|w| w == needle))
+        })
+        .filter(|p| alive(*p))
+        .collect()
+}
+
+#[test]
+fn sigkill_of_the_harness_during_lose_unsynced_leaves_no_mount_and_no_node() {
+    if !std::path::Path::new("/dev/fuse").exists() || which("fusermount3").is_none() {
+        eprintln!("skipped: FUSE is not usable here (no /dev/fuse or no fusermount3: apt-get install fuse3)");
+        return;
+    }
+    let store = tempfile::tempdir().unwrap();
+    let mut child = start_long_run(store.path(), "lose-unsynced,partition");
+    let run = wait_for_history(store.path(), 400);
+    let nodes = processes_of(&run);
+    assert!(!nodes.is_empty(), "no node process names the run directory");
+    let mounted = mounts_under(&run);
+    assert_eq!(
+        mounted.len(),
+        3,
+        "expected a fault filesystem per node: {mounted:?}"
+    );
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let left = wait_dead(&nodes);
+    assert!(left.is_empty(), "nodes {left:?} outlived the harness");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !processes_of(&run).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        processes_of(&run),
+        Vec::<u32>::new(),
+        "processes outlived the harness"
+    );
+    while !mounts_under(&run).is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        mounts_under(&run),
+        Vec::<String>::new(),
+        "mounts outlived the harness"
+    );
+}
+
+fn which(cmd: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(cmd))
+            .find(|f| f.is_file())
+    })
 }

@@ -1,11 +1,14 @@
-//! The set checker: compares acknowledged adds with the final reads of every node. It runs on
-//! set histories: `add`s of elements, and reads of the whole set (`read` without a key).
+//! The set checker: compares acknowledged adds with every read of the whole set, by real time.
+//! It runs on set histories: `add`s of elements, and reads of the whole set (`read` without a
+//! key), during the run and in the final phase.
 //!
-//! An element is *lost* when its add was acknowledged (`ok`) but a final read does not contain
-//! it; *unexpected* when a final read contains it but no add of it was ever invoked; *duplicated*
-//! when one read contains it twice. `info` adds may or may not appear (those that do are counted
-//! as recovered). Valid when no successful final read shows any of the three; unknown when no
-//! final read succeeded.
+//! For each successful read, the adds acknowledged before the read began must be in it. One
+//! that is missing is *stale* when a read that began after this one ended shows it again, and
+//! *lost* when none does (the final reads, which begin after every add ended, can only find
+//! lost ones). An element is *unexpected* when a read contains it but no add of it began before
+//! the read ended; *duplicated* when one read contains it twice. `info` adds may or may not
+//! appear (those that do are counted as recovered). Valid when no successful read shows any
+//! of the four; unknown when no read succeeded.
 
 use crate::suite::{Checker, CheckerReport, Detail, Options, Shape, SuiteError};
 use crate::{Anomaly, OpRef, Validity};
@@ -43,15 +46,26 @@ fn elem(v: &Value) -> String {
 
 /// Checks a set workload's history.
 pub fn check(h: &History) -> CheckerReport {
+    // Per element: the first add's id, and the earliest positions at which an add of it began
+    // and at which one was acknowledged.
     let mut attempted: BTreeMap<String, usize> = BTreeMap::new();
-    let mut acked: BTreeSet<String> = BTreeSet::new();
+    let mut began: BTreeMap<String, u64> = BTreeMap::new();
+    let mut acked_at: BTreeMap<String, u64> = BTreeMap::new();
     let mut indefinite: BTreeSet<String> = BTreeSet::new();
+    let mut last_add_event = 0u64;
     for op in h.ops.iter().filter(|o| o.f == "add") {
         let e = elem(&op.input);
         attempted.entry(e.clone()).or_insert(op.id);
+        let b = began.entry(e.clone()).or_insert(op.call);
+        *b = (*b).min(op.call);
+        last_add_event = last_add_event.max(op.call);
+        if op.ret != histories::NEVER {
+            last_add_event = last_add_event.max(op.ret);
+        }
         match op.status {
             OpStatus::Ok => {
-                acked.insert(e);
+                let a = acked_at.entry(e).or_insert(op.ret);
+                *a = (*a).min(op.ret);
             }
             OpStatus::Info => {
                 indefinite.insert(e);
@@ -59,37 +73,70 @@ pub fn check(h: &History) -> CheckerReport {
             OpStatus::Fail => {}
         }
     }
-    let reads: Vec<_> = h
+    let mut reads: Vec<_> = h
         .ops
         .iter()
         .filter(|o| o.f == "read" && o.key.is_none() && o.status == OpStatus::Ok)
         .collect();
+    reads.sort_by_key(|r| r.call);
+    // What each read returned (None: not a list).
+    let contents: Vec<Option<BTreeMap<String, usize>>> = reads
+        .iter()
+        .map(|r| {
+            r.output.as_array().map(|items| {
+                let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+                for v in items {
+                    *counts.entry(elem(v)).or_default() += 1;
+                }
+                counts
+            })
+        })
+        .collect();
+    // For each element, the latest start of a read that shows it: a read that misses it is
+    // stale, not lost, when a read beginning after it ended shows it.
+    let mut last_seen_start: BTreeMap<&str, u64> = BTreeMap::new();
+    for (r, c) in reads.iter().zip(&contents) {
+        for e in c.iter().flat_map(|c| c.keys()) {
+            let s = last_seen_start.entry(e.as_str()).or_insert(r.call);
+            *s = (*s).max(r.call);
+        }
+    }
+    let acked: BTreeSet<String> = acked_at.keys().cloned().collect();
     let mut anomalies = Vec::new();
-    let mut per_read = Vec::new();
+    let mut final_reads = Vec::new();
     let mut lost_all: BTreeSet<String> = BTreeSet::new();
+    let mut stale_all: BTreeSet<String> = BTreeSet::new();
+    let mut stale_reads = 0usize;
     let mut unexpected_all: BTreeSet<String> = BTreeSet::new();
     let mut duplicated_all: BTreeSet<String> = BTreeSet::new();
     let mut recovered: BTreeSet<String> = BTreeSet::new();
-    for r in &reads {
-        let Some(items) = r.output.as_array() else {
+    for (r, counts) in reads.iter().zip(&contents) {
+        let is_final = r.call > last_add_event;
+        let which = if is_final { "the final read" } else { "a read" };
+        let Some(counts) = counts else {
             anomalies.push(Anomaly {
                 kind: "malformed-read".into(),
                 key: None,
                 ops: vec![OpRef::of(r)],
-                explanation: format!("a final read returned {}, not a list of elements", r.output),
+                explanation: format!("{which} returned {}, not a list of elements", r.output),
                 details: Value::Null,
             });
             continue;
         };
-        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-        for v in items {
-            *counts.entry(elem(v)).or_default() += 1;
+        let mut lost = Vec::new();
+        let mut stale = Vec::new();
+        for (e, &at) in &acked_at {
+            if at < r.call && !counts.contains_key(e) {
+                if last_seen_start.get(e.as_str()).is_some_and(|&s| s > r.ret) {
+                    stale.push(e.clone());
+                } else {
+                    lost.push(e.clone());
+                }
+            }
         }
-        let seen: BTreeSet<String> = counts.keys().cloned().collect();
-        let lost: Vec<String> = acked.difference(&seen).cloned().collect();
-        let unexpected: Vec<String> = seen
-            .iter()
-            .filter(|e| !attempted.contains_key(*e))
+        let unexpected: Vec<String> = counts
+            .keys()
+            .filter(|e| began.get(*e).is_none_or(|&b| b > r.ret))
             .cloned()
             .collect();
         let duplicated: Vec<String> = counts
@@ -97,14 +144,19 @@ pub fn check(h: &History) -> CheckerReport {
             .filter(|(_, n)| **n > 1)
             .map(|(e, _)| e.clone())
             .collect();
-        recovered.extend(seen.intersection(&indefinite).cloned());
+        recovered.extend(counts.keys().filter(|e| indefinite.contains(*e)).cloned());
         let node = r.node.clone().unwrap_or_else(|| "?".into());
         for (kind, list, what) in [
             ("lost", &lost, "acknowledged adds missing from"),
             (
+                "stale",
+                &stale,
+                "adds acknowledged before it began, shown again by later reads, missing from",
+            ),
+            (
                 "unexpected",
                 &unexpected,
-                "elements never added but present in",
+                "elements no add of which had begun, present in",
             ),
             (
                 "duplicated",
@@ -116,30 +168,41 @@ pub fn check(h: &History) -> CheckerReport {
                 continue;
             }
             let mut ops = vec![OpRef::of(r)];
-            if kind == "lost" {
+            if kind == "lost" || kind == "stale" {
                 for e in list.iter().take(5) {
                     if let Some(&id) = attempted.get(e) {
                         ops.push(OpRef::of(&h.ops[id]));
                     }
                 }
             }
+            let at = if is_final {
+                String::new()
+            } else {
+                format!(" (line {})", r.call_line)
+            };
             anomalies.push(Anomaly {
                 kind: kind.into(),
                 key: None,
                 ops,
                 explanation: format!(
-                    "{} {what} the final read from {node}: {}{}",
+                    "{} {what} {which} from {node}{at}: {}{}",
                     list.len(),
                     list.iter().take(10).cloned().collect::<Vec<_>>().join(", "),
                     if list.len() > 10 { ", …" } else { "" }
                 ),
-                details: json!({"node": node, "elements": list}),
+                details: json!({"node": node, "elements": list, "final": is_final}),
             });
         }
+        if !stale.is_empty() {
+            stale_reads += 1;
+        }
         lost_all.extend(lost);
+        stale_all.extend(stale);
         unexpected_all.extend(unexpected);
         duplicated_all.extend(duplicated);
-        per_read.push(json!({"node": node, "size": items.len()}));
+        if is_final {
+            final_reads.push(json!({"node": node, "size": counts.values().sum::<usize>()}));
+        }
     }
     let valid = if !anomalies.is_empty() {
         Validity::Invalid
@@ -150,11 +213,12 @@ pub fn check(h: &History) -> CheckerReport {
     };
     let explanation = match valid {
         Validity::Invalid => anomalies[0].explanation.clone(),
-        Validity::Unknown => "no final read of the set succeeded, so nothing can be said about lost elements".into(),
+        Validity::Unknown => "no read of the set succeeded, so nothing can be said about lost elements".into(),
         Validity::Valid => format!(
-            "every one of {} acknowledged adds is in all {} final reads; nothing duplicated or unexpected",
+            "every one of {} acknowledged adds is in every read that began after it was acknowledged ({} reads, {} of them final); nothing stale, duplicated or unexpected",
             acked.len(),
-            reads.len()
+            reads.len(),
+            final_reads.len()
         ),
     };
     CheckerReport {
@@ -166,9 +230,12 @@ pub fn check(h: &History) -> CheckerReport {
             "indefinite": indefinite.len(),
             "recovered": recovered.len(),
             "lost": lost_all.len(),
+            "stale": stale_all.len(),
+            "stale_reads": stale_reads,
             "unexpected": unexpected_all.len(),
             "duplicated": duplicated_all.len(),
-            "final_reads": per_read,
+            "reads": reads.len(),
+            "final_reads": final_reads,
         }),
         explanation,
         detail: Detail::None,
@@ -221,5 +288,53 @@ mod tests {
         lines.push(r#""type":"invoke","process":9,"f":"read","value":null"#);
         lines.push(r#""type":"ok","process":9,"f":"read","value":[1]"#);
         assert_eq!(check(&hist(&lines)).valid, Validity::Valid);
+    }
+
+    #[test]
+    fn reads_during_the_run_see_what_was_acknowledged_before_they_began() {
+        let h = hist(&[
+            r#""type":"invoke","process":0,"f":"add","value":1"#,
+            r#""type":"ok","process":0,"f":"add","value":1"#,
+            // Began after 1 was acknowledged, misses it: stale, since a later read shows it.
+            r#""type":"invoke","process":9,"f":"read","value":null"#,
+            r#""type":"invoke","process":1,"f":"add","value":2"#,
+            r#""type":"ok","process":9,"f":"read","value":[2],"node":"n3""#,
+            r#""type":"ok","process":1,"f":"add","value":2"#,
+            // 3 is added after this read ended: present here, it is unexpected.
+            r#""type":"invoke","process":8,"f":"read","value":null"#,
+            r#""type":"ok","process":8,"f":"read","value":[1,2,3],"node":"n1""#,
+            r#""type":"invoke","process":2,"f":"add","value":3"#,
+            r#""type":"ok","process":2,"f":"add","value":3"#,
+            r#""type":"invoke","process":7,"f":"read","value":null"#,
+            r#""type":"ok","process":7,"f":"read","value":[1,2,3],"node":"n2""#,
+        ]);
+        let r = check(&h);
+        assert_eq!(r.valid, Validity::Invalid);
+        let kinds: Vec<&str> = r.anomalies.iter().map(|a| a.kind.as_str()).collect();
+        assert_eq!(kinds, ["stale", "unexpected"], "{:?}", r.anomalies);
+        assert_eq!(r.stats["stale"], 1);
+        assert_eq!(r.stats["lost"], 0);
+        assert_eq!(r.stats["reads"], 3);
+        assert_eq!(r.stats["final_reads"].as_array().unwrap().len(), 1);
+        assert!(
+            r.anomalies[0].explanation.contains("n3"),
+            "{}",
+            r.anomalies[0].explanation
+        );
+
+        // A read concurrent with an add may or may not show it; later reads must.
+        let h = hist(&[
+            r#""type":"invoke","process":0,"f":"add","value":1"#,
+            r#""type":"invoke","process":9,"f":"read","value":null"#,
+            r#""type":"ok","process":9,"f":"read","value":[]"#,
+            r#""type":"invoke","process":8,"f":"read","value":null"#,
+            r#""type":"ok","process":8,"f":"read","value":[1]"#,
+            r#""type":"ok","process":0,"f":"add","value":1"#,
+            r#""type":"invoke","process":7,"f":"read","value":null"#,
+            r#""type":"ok","process":7,"f":"read","value":[]"#,
+        ]);
+        let r = check(&h);
+        let kinds: Vec<&str> = r.anomalies.iter().map(|a| a.kind.as_str()).collect();
+        assert_eq!(kinds, ["lost"], "{:?}", r.anomalies);
     }
 }

@@ -35,6 +35,9 @@ fn test_args(a: &CampaignArgs, cell: &Cell) -> Vec<String> {
         a.check_timeout.to_string(),
         format!("--name={}", cell.id),
     ]);
+    if let Ok(system) = crate::db::find(&cell.system) {
+        v.extend(system.linearizable_args().iter().map(|a| a.to_string()));
+    }
     if cell.expects_anomaly() {
         v.push(format!("--node-arg=--bug={}", cell.bug));
     }

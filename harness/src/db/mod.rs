@@ -145,6 +145,13 @@ pub trait System: Send + Sync {
     }
 
     /// The workloads its client speaks.
+    /// `faultline test` arguments under which the system promises linearizable reads: a
+    /// campaign runs every cell with them, so that any history the checkers reject is a finding
+    /// (zab's local reads are only sequentially consistent without sync).
+    fn linearizable_args(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     fn workloads(&self) -> &'static [WorkloadKind];
 
     /// Node `index`'s id as its command line and its `status` give it (`name` is `n1`, `n2`, …).

@@ -25,6 +25,11 @@ impl System for Zab {
         1000
     }
 
+    /// Local reads may be stale; sync before each read makes them linearizable.
+    fn linearizable_args(&self) -> &'static [&'static str] {
+        &["--zab-sync-reads"]
+    }
+
     fn workloads(&self) -> &'static [WorkloadKind] {
         &[WorkloadKind::Register, WorkloadKind::Set, WorkloadKind::Kv]
     }

@@ -234,3 +234,54 @@ fn bad_arguments_get_one_sentence_and_254() {
     assert_eq!(out.status.code(), Some(254));
     assert!(String::from_utf8_lossy(&out.stderr).contains("campaign directory"));
 }
+
+/// A sample of the zoo through the whole pipeline: each bug cell's run is invalid by a
+/// checker's verdict in its results.json, the campaign names that checker, the anomaly's
+/// sentence and when it happened; the correct build's cell stays valid; exit 0.
+#[test]
+fn a_sample_of_bugs_is_found_by_the_checkers_verdict() {
+    let store = tempfile::tempdir().unwrap();
+    let (out, dir) = campaign(
+        store.path(),
+        &[
+            "--system",
+            "raft",
+            "--workload",
+            "register",
+            "--nemesis",
+            "partition",
+            "--bug",
+            "none,local-read",
+            "--time-limit",
+            "12",
+            "--parallel",
+            "2",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let c = json(&dir.join("campaign.json"));
+    let cells = c["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2);
+    for cell in cells {
+        assert_eq!(cell["status"], "pass", "{cell}");
+        let run = &cell["runs"][0];
+        let results = json(&dir.join(run["dir"].as_str().unwrap()).join("results.json"));
+        if cell["bug"] == "none" {
+            assert_eq!(run["verdict"], "valid", "{run}");
+            assert_eq!(results["valid"], Value::Bool(true));
+            continue;
+        }
+        assert_eq!(run["verdict"], "invalid", "{run}");
+        let checker = run["caught_by"].as_str().unwrap();
+        assert_eq!(
+            results["checkers"][checker]["valid"],
+            Value::Bool(false),
+            "{checker} did not reject the run: {results}"
+        );
+        assert!(!run["anomaly"].as_str().unwrap().is_empty(), "{run}");
+        let t = run["time_to_detect_s"].as_f64().unwrap();
+        assert!((0.0..20.0).contains(&t), "{run}");
+    }
+    let d = std::fs::read_to_string(dir.join("detection.md")).unwrap();
+    assert!(d.contains("| raft | local-read | 1 of 1 |"), "{d}");
+}

@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 /// How to start the nodes of a cluster.
 #[derive(Debug, Clone)]
@@ -208,9 +209,58 @@ impl Cluster {
         Client::connect(self.nodes[i].client_addr)
     }
 
+    /// Sends `req` to node `i` on a new connection and returns its answer.
+    pub fn call(&self, i: usize, req: Value) -> std::io::Result<Value> {
+        self.client(i)?.call(req)
+    }
+
     /// Node `i`'s answer to `status`, if it gives one.
     pub fn status(&self, i: usize) -> Option<Value> {
-        self.client(i).ok()?.call(json!({"op": "status"})).ok()
+        self.call(i, json!({"op": "status"})).ok()
+    }
+
+    /// Asks `probe` every `every` until it gives a value. After `timeout` it panics with what
+    /// `probe` said last (its `Err`) and the tail of every node's log.
+    pub fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        every: Duration,
+        mut probe: impl FnMut(&Cluster) -> Result<T, String>,
+    ) -> T {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let last = match probe(self) {
+                Ok(v) => return v,
+                Err(last) => last,
+            };
+            if Instant::now() >= deadline {
+                panic!("{last} within {timeout:?}\n{}", self.logs_tail(30));
+            }
+            std::thread::sleep(every);
+        }
+    }
+
+    /// Sends `req` to every running node in turn, a round every `every`, until one answers it
+    /// in a way `done` accepts, and returns that answer. After `timeout` it panics with the last
+    /// answer (or error) and the logs.
+    pub fn call_any(
+        &self,
+        req: &Value,
+        timeout: Duration,
+        every: Duration,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        self.wait_for(timeout, every, |c| {
+            let mut last = String::from("no node is running");
+            for i in c.running() {
+                match c.call(i, req.clone()) {
+                    Ok(r) if done(&r) => return Ok(r),
+                    Ok(r) => last = r.to_string(),
+                    Err(e) => last = e.to_string(),
+                }
+            }
+            Err(format!("{req} not done (last answer: {last})"))
+        })
     }
 
     /// The proxy node `from` dials node `to` through (a proxied cluster only).

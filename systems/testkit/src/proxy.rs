@@ -156,8 +156,8 @@ fn pump(mut from: TcpStream, mut to: TcpStream, born: u64, id: u64, sh: Arc<Shar
         }
     }
     let mut conns = sh.conns();
-    if born == sh.epoch.load(Ordering::SeqCst) {
-        // A live link passes the close on.
+    if sh.passes(born) {
+        // A live link passes the close on; a cut one does not.
         let _ = to.shutdown(Shutdown::Both);
         let _ = from.shutdown(Shutdown::Both);
         conns.remove(&id);
@@ -238,6 +238,32 @@ mod tests {
         let (mut c, mut cr) = dial(&p);
         assert_eq!(round_trip(&mut c, &mut cr, "five").as_deref(), Some("five"));
         assert_eq!(round_trip(&mut b, &mut br, "six").as_deref(), Some("six"));
+    }
+
+    #[test]
+    fn a_cut_link_does_not_pass_the_target_closing_a_connection() {
+        // A target that hangs up on every connection at once.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let target = l.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for s in l.incoming().flatten() {
+                drop(s);
+            }
+        });
+        let p = Proxy::start(target);
+        p.cut();
+        let (_s, mut r) = dial(&p);
+        let mut line = String::new();
+        let e = r.read_line(&mut line).unwrap_err();
+        assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "the close passed a cut link: {e}"
+        );
+        p.heal_with_reset();
+        assert_eq!(r.read_line(&mut line).unwrap(), 0, "not closed: {line}");
     }
 
     #[test]

@@ -4,13 +4,12 @@
 //! structure; and a bug cell's anomaly comes from the checkers' verdict in the run's
 //! results.json.
 
-mod e2e_common;
-
-use e2e_common::*;
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use testkit::faultline::*;
+use testkit::procs::alive;
 
 /// Runs `faultline campaign ARGS --store STORE --bin-dir …`; returns the output and the
 /// campaign directory.

@@ -1,11 +1,10 @@
 //! No node outlives the harness: not when it is SIGKILLed (the parent-death signal), not on
 //! Ctrl-C (it heals, stops the nodes and checks what it recorded).
 
-mod e2e_common;
-
-use e2e_common::*;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use testkit::faultline::*;
+use testkit::procs::{alive, children};
 
 fn start_long_run(store: &std::path::Path, nemesis: &str) -> std::process::Child {
     Command::new(faultline())

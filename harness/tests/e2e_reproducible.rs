@@ -1,11 +1,9 @@
 //! Two runs with one seed have the same fault schedule and the same per-worker invocations.
 
-mod e2e_common;
-
-use e2e_common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
+use testkit::faultline::*;
 
 /// Per worker (process mod concurrency), the (f, key, value) of each main-phase invocation.
 fn invocations(run: &Path, concurrency: u64) -> BTreeMap<u64, Vec<(String, Value, Value)>> {

@@ -1,9 +1,7 @@
 //! End-to-end runs of `faultline test` against real raft-node and zab-node clusters.
 
-mod e2e_common;
-
-use e2e_common::*;
 use serde_json::Value;
+use testkit::faultline::*;
 
 #[test]
 fn raft_register_under_partition_kill_pause_is_linearizable() {

@@ -2,10 +2,8 @@
 //! partitions, kills and pauses: strict-serializable as built, and each isolation bug
 //! (`--bug txn-local-reads`, `--bug txn-split`) caught by the transaction checker.
 
-mod e2e_common;
-
-use e2e_common::*;
 use serde_json::Value;
+use testkit::faultline::*;
 
 fn list_append(
     store: &std::path::Path,

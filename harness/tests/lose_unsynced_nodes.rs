@@ -11,8 +11,6 @@
 //! The crash then drops them, or keeps a random prefix of them (a torn record), and the node must
 //! cut that tail on restart.
 
-mod e2e_common;
-
 use faultfs::{CrashReport, Mount};
 use harness::control::LocalCluster;
 use nemeses::Cluster;
@@ -50,7 +48,7 @@ async fn start(system: SystemKind, dir: &std::path::Path, args: &[String]) -> Op
         println!("skipped: {e}");
         return None;
     }
-    let bin = e2e_common::bin_dir().join(system.db().binary().unwrap().bin);
+    let bin = testkit::faultline::bin_dir().join(system.db().binary().unwrap().bin);
     let cluster = LocalCluster::create(system.db(), bin, 3, dir, args)
         .await
         .unwrap();

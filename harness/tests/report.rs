@@ -7,9 +7,6 @@
 //! The Chromium parts print "skipped: …" and pass when /usr/bin/chromium is missing
 //! (`apt-get install chromium`; .ci/run installs it).
 
-mod e2e_common;
-
-use e2e_common::*;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -17,6 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use testkit::faultline::*;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 

@@ -1,14 +1,12 @@
 //! Control of real raft-node processes: start, wait ready, pause/resume, kill/restart, and
 //! partitions through the proxy, observed with the status op.
 
-mod e2e_common;
-
 use harness::control::LocalCluster;
 use nemeses::{Cluster, Grudge};
 use std::time::{Duration, Instant};
 
 async fn cluster(n: usize, dir: &std::path::Path) -> LocalCluster {
-    let bin = e2e_common::bin_dir().join("raft-node");
+    let bin = testkit::faultline::bin_dir().join("raft-node");
     let c = LocalCluster::create(harness::db::find("raft").unwrap(), bin, n, dir, &[])
         .await
         .unwrap();

@@ -8,14 +8,14 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{Client, Cluster};
-
-const BIN: &str = env!("CARGO_BIN_EXE_raft-node");
+use support::Raft;
+use testkit::Client;
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -33,14 +33,18 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 /// `clients` closed-loop clients against `addr` for `secs`; returns (ops/s, p50, p99, errors).
-fn load(addr: &str, clients: usize, secs: u64, write: bool) -> (f64, Duration, Duration, u64) {
+fn load(
+    addr: SocketAddr,
+    clients: usize,
+    secs: u64,
+    write: bool,
+) -> (f64, Duration, Duration, u64) {
     let stop = Arc::new(AtomicBool::new(false));
     let mut handles = Vec::new();
     for c in 0..clients {
-        let addr = addr.to_string();
         let stop = stop.clone();
         handles.push(std::thread::spawn(move || {
-            let mut cl = Client::connect(&addr);
+            let mut cl = Client::connect(addr).expect("connect to the leader");
             let mut lat = Vec::new();
             let mut errors = 0u64;
             let mut k = 0u64;
@@ -85,12 +89,12 @@ fn main() {
     println!("| nodes | op | clients | ops/s | p50 ms | p99 ms | errors |");
     println!("|---|---|---|---|---|---|---|");
     for n in [3usize, 5] {
-        let c = Cluster::start(BIN, n, &[]);
+        let c = support::start(n, &[], false);
         let leader = c.wait_leader(Duration::from_secs(10));
-        let addr = c.nodes[leader].client_addr.clone();
+        let addr = c.nodes[leader].client_addr;
         for write in [true, false] {
             for clients in [1usize, 16, 64] {
-                let (ops, p50, p99, errors) = load(&addr, clients, secs, write);
+                let (ops, p50, p99, errors) = load(addr, clients, secs, write);
                 println!(
                     "| {n} | {} | {clients} | {ops:.0} | {} | {} | {errors} |",
                     if write { "write" } else { "read" },
@@ -101,7 +105,7 @@ fn main() {
         }
     }
     // Failover: kill -9 the leader, time until a write is acknowledged again.
-    let mut c = Cluster::start(BIN, 3, &[]);
+    let mut c = support::start(3, &[], false);
     let mut times = Vec::new();
     for round in 0..failovers {
         let leader = c.wait_leader(Duration::from_secs(10));
@@ -119,7 +123,7 @@ fn main() {
                 if st["role"] != "leader" {
                     continue;
                 }
-                if let Some(mut cl) = Client::try_connect(&c.nodes[i].client_addr) {
+                if let Ok(mut cl) = c.client(i) {
                     if let Ok(r) = cl.call(json!({"op":"write","key":"f","value":round})) {
                         if r["ok"] == true {
                             served = true;
@@ -135,7 +139,7 @@ fn main() {
             "writes not served within 10 s of killing the leader"
         );
         times.push(t.elapsed());
-        c.restart(leader);
+        c.start_node(leader);
         std::thread::sleep(Duration::from_millis(500));
     }
     times.sort_unstable();

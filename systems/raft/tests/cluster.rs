@@ -4,12 +4,13 @@
 
 mod support;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{Client, Cluster};
+use support::{Raft, BIN};
+use testkit::{Client, Cluster};
 
-const BIN: &str = env!("CARGO_BIN_EXE_raft-node");
 const T: Duration = Duration::from_secs(15);
 
 fn write_range(c: &Cluster, lo: usize, hi: usize) {
@@ -33,7 +34,7 @@ fn check_all(c: &Cluster, n_keys: usize) {
 
 #[test]
 fn three_nodes_survive_kill_9_of_the_leader() {
-    let mut c = Cluster::start(BIN, 3, &[]);
+    let mut c = support::start(3, &[], false);
     let leader = c.wait_leader(T);
     write_range(&c, 0, 30);
     c.kill(leader);
@@ -45,7 +46,7 @@ fn three_nodes_survive_kill_9_of_the_leader() {
         "writes served again {:?} after kill -9 of the leader",
         killed_at.elapsed()
     );
-    c.restart(leader);
+    c.start_node(leader);
     c.wait_leader(T);
     write_range(&c, 40, 50);
     check_all(&c, 50);
@@ -53,7 +54,7 @@ fn three_nodes_survive_kill_9_of_the_leader() {
 
 #[test]
 fn five_nodes_survive_kill_9_of_a_minority() {
-    let mut c = Cluster::start(BIN, 5, &[]);
+    let mut c = support::start(5, &[], false);
     let leader = c.wait_leader(T);
     write_range(&c, 0, 20);
     // A minority that includes the leader, then one without it.
@@ -62,30 +63,30 @@ fn five_nodes_survive_kill_9_of_a_minority() {
     c.kill(other);
     c.wait_leader(T);
     write_range(&c, 20, 40);
-    c.restart(leader);
-    c.restart(other);
+    c.start_node(leader);
+    c.start_node(other);
     let l2 = c.wait_leader(T);
     let (a, b) = ((l2 + 1) % 5, (l2 + 2) % 5);
     c.kill(a);
     c.kill(b);
     write_range(&c, 40, 50);
     check_all(&c, 50);
-    c.restart(a);
-    c.restart(b);
+    c.start_node(a);
+    c.start_node(b);
     c.wait_leader(T);
     check_all(&c, 50);
 }
 
 #[test]
 fn three_nodes_survive_kill_9_of_every_node() {
-    let mut c = Cluster::start(BIN, 3, &[]);
+    let mut c = support::start(3, &[], false);
     c.wait_leader(T);
     write_range(&c, 0, 40);
     for i in 0..3 {
         c.kill(i);
     }
     for i in 0..3 {
-        c.restart(i);
+        c.start_node(i);
     }
     c.wait_leader(T);
     check_all(&c, 40);
@@ -95,7 +96,7 @@ fn three_nodes_survive_kill_9_of_every_node() {
         c.kill(i);
     }
     for i in 0..3 {
-        c.restart(i);
+        c.start_node(i);
     }
     c.wait_leader(T);
     check_all(&c, 45);
@@ -103,7 +104,7 @@ fn three_nodes_survive_kill_9_of_every_node() {
 
 #[test]
 fn a_node_behind_a_compacted_log_catches_up_by_snapshot() {
-    let mut c = Cluster::start(BIN, 3, &["--snapshot-threshold", "20"]);
+    let mut c = support::start(3, &["--snapshot-threshold", "20"], false);
     let leader = c.wait_leader(T);
     let lagger = (leader + 1) % 3;
     c.kill(lagger);
@@ -113,8 +114,8 @@ fn a_node_behind_a_compacted_log_catches_up_by_snapshot() {
         st["snapshot_index"].as_u64().unwrap() > 0,
         "the leader has not compacted its log: {st}"
     );
-    assert!(c.data_dir(leader).join("snapshot").exists());
-    c.restart(lagger);
+    assert!(c.nodes[leader].data_dir.join("snapshot").exists());
+    c.start_node(lagger);
     // The lagger's own state machine must reach the leader's commit point.
     let target = st["commit"].as_u64().unwrap();
     let start = Instant::now();
@@ -129,7 +130,7 @@ fn a_node_behind_a_compacted_log_catches_up_by_snapshot() {
             }
         }
         if start.elapsed() > T {
-            c.dump_logs();
+            eprintln!("{}", c.logs_tail(30));
             panic!("the lagging node did not catch up");
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -144,14 +145,13 @@ fn a_node_behind_a_compacted_log_catches_up_by_snapshot() {
 
 #[test]
 fn bad_client_lines_get_bad_request_and_others_are_served() {
-    let c = Cluster::start(BIN, 3, &[]);
+    let c = support::start(3, &[], false);
     let leader = c.wait_leader(T);
-    let addr = c.nodes[leader].client_addr.clone();
+    let addr = c.nodes[leader].client_addr;
     // Another client writes throughout.
     let writer = {
-        let addr = addr.clone();
         std::thread::spawn(move || {
-            let mut w = Client::connect(&addr);
+            let mut w = Client::connect(addr).unwrap();
             for k in 0..50 {
                 let r = w
                     .call(json!({"op":"write","key":format!("w{k}"),"value":k}))
@@ -160,26 +160,30 @@ fn bad_client_lines_get_bad_request_and_others_are_served() {
             }
         })
     };
-    let mut b = Client::connect(&addr);
+    let mut b = Client::connect(addr).unwrap();
     let expect_bad = |r: Value, id: Value| {
         assert_eq!(r["ok"], false, "{r}");
         assert_eq!(r["error"]["code"], "bad_request", "{r}");
         assert_eq!(r["error"]["definite"], true, "{r}");
         assert_eq!(r["id"], id, "{r}");
     };
-    b.send_raw(b"this is not json\n");
+    b.send(b"this is not json\n").unwrap();
     expect_bad(b.recv().unwrap(), Value::Null);
-    b.send_raw(b"{\"id\":5,\"op\":\"write\",\"key\":\"x\"\n"); // truncated object
+    // A truncated object.
+    b.send(b"{\"id\":5,\"op\":\"write\",\"key\":\"x\"\n")
+        .unwrap();
     expect_bad(b.recv().unwrap(), Value::Null);
-    b.send_raw(b"{\"id\":6,\"op\":\"write\",\"key\":\"x\"}\n"); // missing value
+    // A missing value.
+    b.send(b"{\"id\":6,\"op\":\"write\",\"key\":\"x\"}\n")
+        .unwrap();
     expect_bad(b.recv().unwrap(), json!(6));
-    b.send_raw(b"{\"id\":7,\"op\":\"frobnicate\"}\n");
+    b.send(b"{\"id\":7,\"op\":\"frobnicate\"}\n").unwrap();
     expect_bad(b.recv().unwrap(), json!(7));
-    b.send_raw(&[0xff, 0xfe, b'\n']);
+    b.send([0xff, 0xfe, b'\n']).unwrap();
     expect_bad(b.recv().unwrap(), Value::Null);
     let mut big = vec![b'{'; wire::MAX_LINE + 100];
     big.push(b'\n');
-    b.send_raw(&big);
+    b.send(&big).unwrap();
     expect_bad(b.recv().unwrap(), Value::Null);
     // The same connection still works.
     let r = b.call(json!({"op":"write","key":"x","value":1})).unwrap();
@@ -187,8 +191,8 @@ fn bad_client_lines_get_bad_request_and_others_are_served() {
     let r = b.call(json!({"op":"read","key":"x"})).unwrap();
     assert_eq!(r["value"], 1, "{r}");
     // A line cut off by the end of the stream.
-    let mut t = Client::connect(&addr);
-    t.send_raw(b"{\"id\":1,\"op\":\"wri");
+    let mut t = Client::connect(addr).unwrap();
+    t.send(b"{\"id\":1,\"op\":\"wri").unwrap();
     t.shutdown_write();
     expect_bad(t.recv().unwrap(), Value::Null);
     writer
@@ -200,11 +204,11 @@ fn bad_client_lines_get_bad_request_and_others_are_served() {
 
 #[test]
 fn definite_errors_and_retry_dedupe() {
-    let c = Cluster::start(BIN, 3, &[]);
+    let c = support::start(3, &[], false);
     let leader = c.wait_leader(T);
     let follower = (leader + 1) % 3;
     // Through a follower: forwarded to the leader.
-    let mut f = c.client(follower);
+    let mut f = c.client(follower).unwrap();
     assert_eq!(
         f.call(json!({"op":"write","key":"a","value":1})).unwrap()["ok"],
         true
@@ -217,7 +221,7 @@ fn definite_errors_and_retry_dedupe() {
     // A cas retried with the same rid applies once: the retry reports the first outcome.
     let cas = json!({"op":"cas","key":"a","from":1,"to":2,"rid":"r-1"});
     assert_eq!(f.call(cas.clone()).unwrap()["ok"], true);
-    let mut l = c.client(leader);
+    let mut l = c.client(leader).unwrap();
     let again = l.call(cas).unwrap();
     assert_eq!(again["ok"], true, "{again}");
     assert_eq!(c.read(follower, "a", T), json!(2));
@@ -245,7 +249,7 @@ fn definite_errors_and_retry_dedupe() {
 
 #[test]
 fn a_lone_minority_node_refuses_definitely_or_times_out_indefinitely() {
-    let mut c = Cluster::start(BIN, 3, &["--request-timeout", "300"]);
+    let mut c = support::start(3, &["--request-timeout", "300"], false);
     let leader = c.wait_leader(T);
     let survivor = (leader + 1) % 3;
     for i in 0..3 {
@@ -255,7 +259,7 @@ fn a_lone_minority_node_refuses_definitely_or_times_out_indefinitely() {
     }
     // With no quorum, every answer is either a definite refusal (never proposed) or an
     // indefinite timeout; never an ok.
-    let mut cl = c.client(survivor);
+    let mut cl = c.client(survivor).unwrap();
     let start = Instant::now();
     let mut saw_unavailable = false;
     while start.elapsed() < Duration::from_secs(3) {
@@ -302,20 +306,12 @@ fn unknown_bug_names_are_rejected() {
 
 #[test]
 fn links_that_stall_without_reset_are_redialed() {
-    use std::collections::HashMap;
-    use support::proxy::Proxy;
     // Every directed peer link goes through a proxy that can black-hole it.
-    let mut proxies: HashMap<(usize, usize), Proxy> = HashMap::new();
-    let c = Cluster::start_routed(BIN, 3, &[], |from, to, addr| {
-        let p = Proxy::start(addr);
-        let a = p.addr.clone();
-        proxies.insert((from, to), p);
-        a
-    });
+    let c = support::start(3, &[], true);
     let leader = c.wait_leader(T);
     write_range(&c, 0, 10);
     // Isolate the leader: its links in both directions swallow data, without any reset.
-    for ((from, to), p) in &proxies {
+    for ((from, to), p) in c.proxies() {
         if *from == leader || *to == leader {
             p.cut();
         }
@@ -335,7 +331,7 @@ fn links_that_stall_without_reset_are_redialed() {
     }
     let old = leader;
     write_range(&c, 10, 20);
-    for p in proxies.values() {
+    for (_, p) in c.proxies() {
         p.heal();
     }
     // Only redialed links work now: the old leader must rejoin and serve linearizable reads.
@@ -369,19 +365,19 @@ fn kill_all_under_load(extra: &[&str]) -> Result<(), String> {
     use std::sync::{Arc, Mutex};
     let mut args = vec!["--snapshot-threshold", "200"];
     args.extend_from_slice(extra);
-    let mut c = Cluster::start(BIN, 3, &args);
+    let mut c = support::start(3, &args, false);
     let leader = c.wait_leader(T);
     let stop = Arc::new(AtomicBool::new(false));
     let acked: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
     let mut writers = Vec::new();
     for w in 0..8 {
-        let addrs: Vec<String> = c.nodes.iter().map(|n| n.client_addr.clone()).collect();
+        let addrs: Vec<SocketAddr> = c.nodes.iter().map(|n| n.client_addr).collect();
         let (stop, acked) = (stop.clone(), acked.clone());
         writers.push(std::thread::spawn(move || {
             let mut k = 0u64;
             let mut node = (leader + w) % addrs.len();
             while !stop.load(Ordering::Relaxed) {
-                let Some(mut cl) = Client::try_connect(&addrs[node]) else {
+                let Ok(mut cl) = Client::connect(addrs[node]) else {
                     node = (node + 1) % addrs.len();
                     std::thread::sleep(Duration::from_millis(10));
                     continue;
@@ -408,12 +404,12 @@ fn kill_all_under_load(extra: &[&str]) -> Result<(), String> {
         w.join().unwrap();
     }
     // A torn write at the end of one log.
-    let wal = c.data_dir(0).join("wal");
+    let wal = c.nodes[0].data_dir.join("wal");
     let mut bytes = std::fs::read(&wal).unwrap();
     bytes.extend_from_slice(&[0x10, 0, 0, 0, 0xde, 0xad, 0xbe, 0xef, 1, 2, 3]);
     std::fs::write(&wal, bytes).unwrap();
     for i in 0..3 {
-        c.restart(i);
+        c.start_node(i);
     }
     c.wait_leader(T);
     let acked = acked.lock().unwrap().clone();
@@ -461,22 +457,14 @@ fn bug_definite_timeout_is_caught() {
 
 fn chaos(extra: &[&str]) -> Result<(), String> {
     use rand::{Rng, SeedableRng};
-    use std::collections::HashMap;
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{Arc, Mutex};
-    use support::proxy::Proxy;
 
-    let mut proxies: HashMap<(usize, usize), Proxy> = HashMap::new();
     let mut args = vec!["--request-timeout", "500"];
     args.extend_from_slice(extra);
-    let mut c = Cluster::start_routed(BIN, 5, &args, |f, t, addr| {
-        let p = Proxy::start(addr);
-        let a = p.addr.clone();
-        proxies.insert((f, t), p);
-        a
-    });
+    let mut c = support::start(5, &args, true);
     c.wait_leader(T);
-    let addrs: Vec<String> = c.nodes.iter().map(|n| n.client_addr.clone()).collect();
+    let addrs: Vec<SocketAddr> = c.nodes.iter().map(|n| n.client_addr).collect();
     let stop = Arc::new(AtomicBool::new(false));
     // key -> "ok" | "fail" | "info"
     let outcomes: Arc<Mutex<Vec<(String, &'static str)>>> = Arc::default();
@@ -488,7 +476,7 @@ fn chaos(extra: &[&str]) -> Result<(), String> {
             let mut k = 0;
             while !stop.load(Ordering::Relaxed) {
                 let node = rng.gen_range(0..addrs.len());
-                let Some(mut cl) = Client::try_connect(&addrs[node]) else {
+                let Ok(mut cl) = Client::connect(addrs[node]) else {
                     std::thread::sleep(Duration::from_millis(5));
                     continue;
                 };
@@ -516,15 +504,15 @@ fn chaos(extra: &[&str]) -> Result<(), String> {
         if rng.gen_bool(0.5) {
             c.kill(victim);
             std::thread::sleep(Duration::from_millis(rng.gen_range(100..600)));
-            c.restart(victim);
+            c.start_node(victim);
         } else {
-            for ((f, t), p) in &proxies {
+            for ((f, t), p) in c.proxies() {
                 if *f == victim || *t == victim {
                     p.cut();
                 }
             }
             std::thread::sleep(Duration::from_millis(rng.gen_range(300..1200)));
-            for p in proxies.values() {
+            for (_, p) in c.proxies() {
                 p.heal();
             }
         }
@@ -561,21 +549,13 @@ fn chaos(extra: &[&str]) -> Result<(), String> {
 /// Isolates the leader (black-holed links), writes a new value through the majority, then reads
 /// at the old leader; returns what that read answered.
 fn read_at_isolated_old_leader(extra: &[&str]) -> Value {
-    use std::collections::HashMap;
-    use support::proxy::Proxy;
-    let mut proxies: HashMap<(usize, usize), Proxy> = HashMap::new();
     let mut args = vec!["--request-timeout", "400"];
     args.extend_from_slice(extra);
-    let c = Cluster::start_routed(BIN, 3, &args, |f, t, addr| {
-        let p = Proxy::start(addr);
-        let a = p.addr.clone();
-        proxies.insert((f, t), p);
-        a
-    });
+    let c = support::start(3, &args, true);
     let old = c.wait_leader(T);
     c.write("r", json!("old"), T);
     assert_eq!(c.read(old, "r", T), json!("old"));
-    for ((f, t), p) in &proxies {
+    for ((f, t), p) in c.proxies() {
         if *f == old || *t == old {
             p.cut();
         }
@@ -592,12 +572,12 @@ fn read_at_isolated_old_leader(extra: &[&str]) -> Value {
         assert!(start.elapsed() < T, "the majority elected no leader");
         std::thread::sleep(Duration::from_millis(20));
     };
-    let mut cl = c.client(new);
+    let mut cl = c.client(new).unwrap();
     let r = cl
         .call(json!({"op":"write","key":"r","value":"new"}))
         .unwrap();
     assert_eq!(r["ok"], true, "{r}");
-    let mut cl = c.client(old);
+    let mut cl = c.client(old).unwrap();
     cl.call(json!({"op":"read","key":"r"})).unwrap()
 }
 

@@ -8,9 +8,9 @@ mod support;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::Cluster;
+use support::Raft;
+use testkit::Cluster;
 
-const BIN: &str = env!("CARGO_BIN_EXE_raft-node");
 const T: Duration = Duration::from_secs(15);
 
 /// Runs `txn` on the leader until it is answered ok.
@@ -18,7 +18,7 @@ fn txn(c: &Cluster, ops: Value) -> Value {
     let start = std::time::Instant::now();
     loop {
         let leader = c.wait_leader(T);
-        let mut cl = c.client(leader);
+        let mut cl = c.client(leader).unwrap();
         if let Ok(r) = cl.call(json!({"op": "txn", "txn": ops})) {
             if r["ok"] == true {
                 return r["txn"].clone();
@@ -31,7 +31,7 @@ fn txn(c: &Cluster, ops: Value) -> Value {
 
 #[test]
 fn transactions_are_atomic_and_read_their_own_writes() {
-    let c = Cluster::start(BIN, 3, &[]);
+    let c = support::start(3, &[], false);
     let r = txn(
         &c,
         json!([
@@ -56,7 +56,7 @@ fn transactions_are_atomic_and_read_their_own_writes() {
     );
     // An append to a register rejects the whole transaction, definitely.
     let leader = c.wait_leader(T);
-    let mut cl = c.client(leader);
+    let mut cl = c.client(leader).unwrap();
     let r = cl
         .call(json!({"op": "txn", "txn": [["append", "x", 3], ["append", "y", 1]]}))
         .unwrap();
@@ -80,14 +80,13 @@ fn transactions_are_atomic_and_read_their_own_writes() {
 /// Concurrent clients each run read-then-append transactions on one key; returns how many
 /// reads differ from the list just before the transaction's own append.
 fn torn_transactions(extra: &[&str]) -> (usize, usize) {
-    let c = Cluster::start(BIN, 3, extra);
+    let c = support::start(3, extra, false);
     let leader = c.wait_leader(T);
-    let addr = c.nodes[leader].client_addr.clone();
+    let addr = c.nodes[leader].client_addr;
     let threads: Vec<_> = (0..6)
         .map(|t| {
-            let addr = addr.clone();
             std::thread::spawn(move || {
-                let mut cl = support::Client::connect(&addr);
+                let mut cl = testkit::Client::connect(addr).unwrap();
                 let mut out = Vec::new();
                 for i in 0..40 {
                     let v = t * 1000 + i;

@@ -15,11 +15,12 @@
 
 mod common;
 
-use common::{Client, Cluster};
+use common::Ensemble;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testkit::Client;
 
 const RUN: Duration = Duration::from_secs(2);
 /// Each cell is run this many times (in interleaved rounds); the run with the median
@@ -104,7 +105,7 @@ fn throughput_and_latency() {
     println!("|---|---|---|---|---|---|");
     // ZAB_BENCH_SIZES=3,5 and ZAB_BENCH_OPS=create,set,get narrow the matrix.
     for n in list("ZAB_BENCH_SIZES", &[3u64, 5]) {
-        let c = Cluster::start(
+        let c = Ensemble::start(
             n,
             false,
             &[
@@ -118,9 +119,9 @@ fn throughput_and_latency() {
         );
         let leader = c.wait_leader(n as usize, Duration::from_secs(30));
         let servers: Vec<SocketAddr> = if to_leader {
-            vec![c.node(leader).client]
+            vec![c.node(leader).client_addr]
         } else {
-            (1..=n).map(|id| c.node(id).client).collect()
+            (1..=n).map(|id| c.node(id).client_addr).collect()
         };
         for op in list(
             "ZAB_BENCH_OPS",
@@ -148,7 +149,7 @@ fn throughput_and_latency() {
 #[test]
 #[ignore]
 fn failover_after_leader_kill() {
-    let mut c = Cluster::start(
+    let mut c = Ensemble::start(
         3,
         false,
         &[
@@ -172,7 +173,7 @@ fn failover_after_leader_kill() {
         let mut i = 0;
         'outer: loop {
             for id in c.running() {
-                let Ok(mut cl) = Client::connect(c.node(id).client) else {
+                let Ok(mut cl) = Client::connect(c.node(id).client_addr) else {
                     continue;
                 };
                 let r = cl.call(

@@ -3,13 +3,14 @@
 
 mod common;
 
-use common::{Client, Cluster};
+use common::Ensemble;
 use serde_json::{json, Value};
 use std::time::Duration;
+use testkit::Client;
 
 const T: Duration = Duration::from_secs(30);
 
-fn create(c: &Cluster, path: &str, data: Value) -> Value {
+fn create(c: &Ensemble, path: &str, data: Value) -> Value {
     let r = c.write(json!({"op": "create", "path": path, "data": data}), T);
     assert!(
         r["ok"] == json!(true) || r["error"]["code"] == json!("node_exists"),
@@ -20,8 +21,8 @@ fn create(c: &Cluster, path: &str, data: Value) -> Value {
 
 /// Reads `path` on node `id` in a session that has seen `zxid` (so the read waits for the node
 /// to catch up), returning the data.
-fn get_on(c: &Cluster, id: u64, path: &str, zxid: u64) -> Value {
-    let mut cl = Client::connect(c.node(id).client).unwrap();
+fn get_on(c: &Ensemble, id: u64, path: &str, zxid: u64) -> Value {
+    let mut cl = Client::connect(c.node(id).client_addr).unwrap();
     let r = cl
         .call(json!({"op": "session", "last_zxid": zxid}))
         .unwrap();
@@ -45,7 +46,7 @@ fn max_zxid(rs: &[Value]) -> u64 {
         .unwrap_or(0)
 }
 
-fn assert_all_present(c: &Cluster, ids: &[u64], keys: &[(String, Value)], zxid: u64) {
+fn assert_all_present(c: &Ensemble, ids: &[u64], keys: &[(String, Value)], zxid: u64) {
     for &id in ids {
         for (k, v) in keys {
             let r = get_on(c, id, k, zxid);
@@ -56,7 +57,7 @@ fn assert_all_present(c: &Cluster, ids: &[u64], keys: &[(String, Value)], zxid: 
     }
 }
 
-fn write_keys(c: &Cluster, prefix: &str, n: usize) -> (Vec<(String, Value)>, u64) {
+fn write_keys(c: &Ensemble, prefix: &str, n: usize) -> (Vec<(String, Value)>, u64) {
     let mut keys = Vec::new();
     let mut rs = Vec::new();
     for i in 0..n {
@@ -67,14 +68,14 @@ fn write_keys(c: &Cluster, prefix: &str, n: usize) -> (Vec<(String, Value)>, u64
     (keys, max_zxid(&rs))
 }
 
-fn last_sync(c: &Cluster, id: u64) -> String {
+fn last_sync(c: &Ensemble, id: u64) -> String {
     let s = c.wait_serving(id, T);
     s["last_sync"].as_str().unwrap_or("none").to_string()
 }
 
 #[test]
 fn three_nodes_survive_leader_kill_and_leader_rejoins_by_diff() {
-    let mut c = Cluster::start(3, false, &[]);
+    let mut c = Ensemble::start(3, false, &[]);
     let leader = c.wait_leader(3, T);
     let (mut keys, _) = write_keys(&c, "a", 20);
     c.kill(leader);
@@ -91,7 +92,7 @@ fn three_nodes_survive_leader_kill_and_leader_rejoins_by_diff() {
 
 #[test]
 fn five_nodes_survive_minority_kill_and_rejoin() {
-    let mut c = Cluster::start(5, false, &[]);
+    let mut c = Ensemble::start(5, false, &[]);
     let leader = c.wait_leader(5, T);
     let (mut keys, _) = write_keys(&c, "a", 10);
     // Kill a minority: the leader and one follower.
@@ -110,7 +111,7 @@ fn five_nodes_survive_minority_kill_and_rejoin() {
 
 #[test]
 fn whole_ensemble_kill_and_restart_keeps_acknowledged_writes() {
-    let mut c = Cluster::start(3, false, &["--snap-count", "16"]);
+    let mut c = Ensemble::start(3, false, &["--snap-count", "16"]);
     c.wait_leader(3, T);
     let (keys, z) = write_keys(&c, "k", 40);
     for id in 1..=3 {
@@ -122,7 +123,7 @@ fn whole_ensemble_kill_and_restart_keeps_acknowledged_writes() {
     c.wait_leader(3, T);
     assert_all_present(&c, &[1, 2, 3], &keys, z);
     // Snapshots were taken along the way (snapCount 16 over 40 transactions).
-    let snaps = std::fs::read_dir(c.node(1).dir.join("snap"))
+    let snaps = std::fs::read_dir(c.node(1).data_dir.join("snap"))
         .unwrap()
         .count();
     assert!(snaps >= 1, "no snapshot written");
@@ -130,7 +131,7 @@ fn whole_ensemble_kill_and_restart_keeps_acknowledged_writes() {
 
 #[test]
 fn follower_behind_the_committed_log_window_rejoins_by_snap() {
-    let mut c = Cluster::start(3, false, &["--committed-log-max", "5"]);
+    let mut c = Ensemble::start(3, false, &["--committed-log-max", "5"]);
     let leader = c.wait_leader(3, T);
     let follower = (1..=3).find(|&i| i != leader).unwrap();
     let (mut keys, _) = write_keys(&c, "a", 3);
@@ -147,16 +148,16 @@ fn follower_behind_the_committed_log_window_rejoins_by_snap() {
 
 #[test]
 fn former_leader_with_an_unseen_proposal_rejoins_by_trunc() {
-    let mut c = Cluster::start(3, true, &[]);
+    let mut c = Ensemble::start(3, true, &[]);
     let leader = c.wait_leader(3, T);
     let (mut keys, _) = write_keys(&c, "a", 5);
     // Stall every link out of the leader, then give it a write: it logs the proposal, but
     // nobody else ever sees it.
     for j in (1..=3).filter(|&j| j != leader) {
-        c.proxy(leader, j).block();
+        c.proxy(leader, j).cut();
     }
-    let mut cl = Client::connect(c.node(leader).client).unwrap();
-    cl.send_raw("{\"id\":1,\"op\":\"create\",\"path\":\"/lost\",\"data\":1}\n")
+    let mut cl = Client::connect(c.node(leader).client_addr).unwrap();
+    cl.send("{\"id\":1,\"op\":\"create\",\"path\":\"/lost\",\"data\":1}\n")
         .unwrap();
     let deadline = std::time::Instant::now() + T;
     loop {
@@ -172,7 +173,7 @@ fn former_leader_with_an_unseen_proposal_rejoins_by_trunc() {
     }
     c.kill(leader);
     for j in (1..=3).filter(|&j| j != leader) {
-        c.proxy(leader, j).unblock();
+        c.proxy(leader, j).heal_with_reset();
     }
     let new_leader = c.wait_leader(2, T);
     assert_ne!(new_leader, leader);
@@ -195,9 +196,9 @@ fn former_leader_with_an_unseen_proposal_rejoins_by_trunc() {
 
 #[test]
 fn malformed_lines_get_bad_request_and_the_node_keeps_serving() {
-    let c = Cluster::start(1, false, &[]);
+    let c = Ensemble::start(1, false, &[]);
     c.wait_leader(1, T);
-    let mut cl = Client::connect(c.node(1).client).unwrap();
+    let mut cl = Client::connect(c.node(1).client_addr).unwrap();
     for line in [
         "{not json".to_string(),
         "{\"id\":5,\"op\":\"frobnicate\"}".to_string(),
@@ -210,22 +211,22 @@ fn malformed_lines_get_bad_request_and_the_node_keeps_serving() {
             "x".repeat(1 << 21)
         ),
     ] {
-        cl.send_raw(&format!("{line}\n")).unwrap();
-        let r = cl.read().unwrap();
+        cl.send(format!("{line}\n")).unwrap();
+        let r = cl.recv().unwrap();
         assert_eq!(r["ok"], json!(false), "{r}");
         assert_eq!(r["error"]["code"], json!("bad_request"), "{r}");
         assert_eq!(r["error"]["definite"], json!(true), "{r}");
     }
     // Invalid UTF-8.
-    cl.send_bytes(&[0xff, 0xfe, b'\n']).unwrap();
-    let r = cl.read().unwrap();
+    cl.send([0xff, 0xfe, b'\n']).unwrap();
+    let r = cl.recv().unwrap();
     assert_eq!(r["error"]["code"], json!("bad_request"), "{r}");
     // Still serving, on the same connection and on a new one.
     let r = cl
         .call(json!({"op": "create", "path": "/ok", "data": 1}))
         .unwrap();
     assert_eq!(r["ok"], json!(true), "{r}");
-    let mut cl2 = Client::connect(c.node(1).client).unwrap();
+    let mut cl2 = Client::connect(c.node(1).client_addr).unwrap();
     let r = cl2.call(json!({"op": "get", "path": "/ok"})).unwrap();
     assert_eq!(r["data"], json!(1), "{r}");
     assert_eq!(r["stat"]["version"], json!(0), "{r}");
@@ -233,13 +234,13 @@ fn malformed_lines_get_bad_request_and_the_node_keeps_serving() {
 
 #[test]
 fn whole_ensemble_kill_under_load_keeps_every_acknowledged_write() {
-    let mut c = Cluster::start(3, false, &["--snap-count", "50"]);
+    let mut c = Ensemble::start(3, false, &["--snap-count", "50"]);
     c.wait_leader(3, T);
     let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut writers = Vec::new();
     for w in 0..8u64 {
-        let addr = c.node(w % 3 + 1).client;
+        let addr = c.node(w % 3 + 1).client_addr;
         let (acked, stop) = (acked.clone(), stop.clone());
         writers.push(std::thread::spawn(move || {
             let Ok(mut cl) = Client::connect(addr) else {
@@ -288,14 +289,14 @@ fn whole_ensemble_kill_under_load_keeps_every_acknowledged_write() {
 
 #[test]
 fn a_torn_log_tail_is_cut_off_at_restart() {
-    let mut c = Cluster::start(3, false, &[]);
+    let mut c = Ensemble::start(3, false, &[]);
     c.wait_leader(3, T);
     let (keys, z) = write_keys(&c, "t", 10);
     for id in 1..=3 {
         c.kill(id);
     }
     // A record whose write was cut short by the crash: a header promising more than is there.
-    let log_dir = c.node(1).dir.join("log");
+    let log_dir = c.node(1).data_dir.join("log");
     let newest = std::fs::read_dir(&log_dir)
         .unwrap()
         .map(|e| e.unwrap().path())

@@ -3,19 +3,20 @@
 
 mod common;
 
-use common::{Client, Cluster};
+use common::Ensemble;
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
+use testkit::Client;
 
 const T: Duration = Duration::from_secs(30);
 
-fn signal(c: &Cluster, id: u64, sig: i32) {
-    let pid = c.node(id).child.as_ref().unwrap().id() as i32;
+fn signal(c: &Ensemble, id: u64, sig: i32) {
+    let pid = c.pid(id).unwrap() as i32;
     assert_eq!(unsafe { libc::kill(pid, sig) }, 0);
 }
 
 /// Waits until one of `ids` leads and serves.
-fn wait_leader_among(c: &Cluster, ids: &[u64]) -> u64 {
+fn wait_leader_among(c: &Ensemble, ids: &[u64]) -> u64 {
     let deadline = Instant::now() + T;
     loop {
         for &id in ids {
@@ -36,27 +37,27 @@ fn wait_leader_among(c: &Cluster, ids: &[u64]) -> u64 {
 
 #[test]
 fn sync_on_a_deposed_leader_never_returns_stale_data() {
-    let c = Cluster::start(3, false, &[]);
+    let c = Ensemble::start(3, false, &[]);
     let old = c.wait_leader(3, T);
     let others: Vec<u64> = (1..=3).filter(|&i| i != old).collect();
     let r = c.write(json!({"op": "create", "path": "/x", "data": 1}), T);
     assert_eq!(r["ok"], json!(true), "{r}");
     // Freeze the leader; the others elect a new one and commit x = 2.
-    let mut cl = Client::connect(c.node(old).client).unwrap();
+    let mut cl = Client::connect(c.node(old).client_addr).unwrap();
     signal(&c, old, libc::SIGSTOP);
     let new = wait_leader_among(&c, &others);
-    let mut nl = Client::connect(c.node(new).client).unwrap();
+    let mut nl = Client::connect(c.node(new).client_addr).unwrap();
     let r = nl
         .call(json!({"op": "set", "path": "/x", "data": 2}))
         .unwrap();
     assert_eq!(r["ok"], json!(true), "{r}");
     // The frozen leader wakes up still believing it leads; a sync sent to it now must not
     // return before it has seen x = 2.
-    cl.send_raw("{\"id\":100,\"op\":\"sync\"}\n{\"id\":101,\"op\":\"get\",\"path\":\"/x\"}\n")
+    cl.send("{\"id\":100,\"op\":\"sync\"}\n{\"id\":101,\"op\":\"get\",\"path\":\"/x\"}\n")
         .unwrap();
     signal(&c, old, libc::SIGCONT);
-    let sync = cl.read().unwrap();
-    let get = cl.read().unwrap();
+    let sync = cl.recv().unwrap();
+    let get = cl.recv().unwrap();
     assert_eq!(sync["id"], json!(100));
     eprintln!("sync sent to the deposed leader: {sync}; read after it: {get}");
     if sync["ok"] == json!(true) {
@@ -89,21 +90,21 @@ fn sync_on_a_deposed_leader_never_returns_stale_data() {
 
 #[test]
 fn a_session_never_reads_older_than_it_has_seen_on_another_server() {
-    let c = Cluster::start(3, true, &[]);
+    let c = Ensemble::start(3, true, &[]);
     let leader = c.wait_leader(3, T);
     let lagging = (1..=3).find(|&i| i != leader).unwrap();
     let r = c.write(json!({"op": "create", "path": "/y", "data": 1}), T);
     assert_eq!(r["ok"], json!(true), "{r}");
     // Cut the lagging follower off from the leader's stream, then move /y on.
-    c.proxy(leader, lagging).block();
-    let mut lc = Client::connect(c.node(leader).client).unwrap();
+    c.proxy(leader, lagging).cut();
+    let mut lc = Client::connect(c.node(leader).client_addr).unwrap();
     let r = lc
         .call(json!({"op": "set", "path": "/y", "data": 2}))
         .unwrap();
     assert_eq!(r["ok"], json!(true), "{r}");
     let seen = r["zxid"].as_u64().unwrap();
     // A session that has seen `seen` moves to the lagging server: it must not read /y = 1.
-    let mut fc = Client::connect(c.node(lagging).client).unwrap();
+    let mut fc = Client::connect(c.node(lagging).client_addr).unwrap();
     let h = fc
         .call(json!({"op": "session", "last_zxid": seen}))
         .unwrap();
@@ -118,7 +119,7 @@ fn a_session_never_reads_older_than_it_has_seen_on_another_server() {
         assert_eq!(g["error"]["definite"], json!(true), "{g}");
     }
     // Once the link heals the server catches up and the same session reads /y = 2.
-    c.proxy(leader, lagging).unblock();
+    c.proxy(leader, lagging).heal_with_reset();
     let deadline = Instant::now() + T;
     loop {
         let g = fc.call(json!({"op": "get", "path": "/y"})).unwrap();
@@ -134,7 +135,7 @@ fn a_session_never_reads_older_than_it_has_seen_on_another_server() {
 
 #[test]
 fn a_looking_server_refuses_definitely_and_status_reports_it() {
-    let mut c = Cluster::start(3, false, &[]);
+    let mut c = Ensemble::start(3, false, &[]);
     c.wait_leader(3, T);
     c.kill(2);
     c.kill(3);
@@ -150,7 +151,7 @@ fn a_looking_server_refuses_definitely_and_status_reports_it() {
     assert_eq!(s["node"], json!(1));
     assert_eq!(s["leader"], Value::Null);
     assert!(s["epoch"].as_u64().unwrap() >= 1, "{s}");
-    let mut cl = Client::connect(c.node(1).client).unwrap();
+    let mut cl = Client::connect(c.node(1).client_addr).unwrap();
     for op in [
         json!({"op": "create", "path": "/z", "data": 1}),
         json!({"op": "get", "path": "/"}),
@@ -163,13 +164,13 @@ fn a_looking_server_refuses_definitely_and_status_reports_it() {
 
 #[test]
 fn inconsistent_epoch_files_make_the_node_refuse_to_start() {
-    let mut c = Cluster::start(1, false, &[]);
+    let mut c = Ensemble::start(1, false, &[]);
     c.wait_leader(1, T);
     let r = c.write(json!({"op": "create", "path": "/a", "data": 1}), T);
     assert_eq!(r["ok"], json!(true), "{r}");
     c.kill(1);
     // currentEpoch below the epoch of the last logged zxid.
-    std::fs::write(c.node(1).dir.join("currentEpoch"), "0\n").unwrap();
+    std::fs::write(c.node(1).data_dir.join("currentEpoch"), "0\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_zab-node"))
         .args([
             "--id",
@@ -179,15 +180,20 @@ fn inconsistent_epoch_files_make_the_node_refuse_to_start() {
             "--peer-addr",
             "127.0.0.1:0",
         ])
-        .args(["--peers", "", "--data-dir", c.node(1).dir.to_str().unwrap()])
+        .args([
+            "--peers",
+            "",
+            "--data-dir",
+            c.node(1).data_dir.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("currentEpoch 0 is below the epoch"), "{err}");
     // acceptedEpoch below currentEpoch.
-    std::fs::write(c.node(1).dir.join("currentEpoch"), "9\n").unwrap();
-    std::fs::write(c.node(1).dir.join("acceptedEpoch"), "3\n").unwrap();
+    std::fs::write(c.node(1).data_dir.join("currentEpoch"), "9\n").unwrap();
+    std::fs::write(c.node(1).data_dir.join("acceptedEpoch"), "3\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_zab-node"))
         .args([
             "--id",
@@ -197,7 +203,12 @@ fn inconsistent_epoch_files_make_the_node_refuse_to_start() {
             "--peer-addr",
             "127.0.0.1:0",
         ])
-        .args(["--peers", "", "--data-dir", c.node(1).dir.to_str().unwrap()])
+        .args([
+            "--peers",
+            "",
+            "--data-dir",
+            c.node(1).data_dir.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -216,7 +227,12 @@ fn inconsistent_epoch_files_make_the_node_refuse_to_start() {
             "--peer-addr",
             "127.0.0.1:0",
         ])
-        .args(["--peers", "", "--data-dir", c.node(1).dir.to_str().unwrap()])
+        .args([
+            "--peers",
+            "",
+            "--data-dir",
+            c.node(1).data_dir.to_str().unwrap(),
+        ])
         .args(["--bug", "ZOOKEEPER-9999"])
         .output()
         .unwrap();
@@ -227,10 +243,10 @@ fn inconsistent_epoch_files_make_the_node_refuse_to_start() {
 
 #[test]
 fn a_retried_request_id_is_applied_at_most_once_even_on_another_server() {
-    let c = Cluster::start(3, false, &[]);
+    let c = Ensemble::start(3, false, &[]);
     c.wait_leader(3, T);
-    let mut a = Client::connect(c.node(1).client).unwrap();
-    let mut b = Client::connect(c.node(2).client).unwrap();
+    let mut a = Client::connect(c.node(1).client_addr).unwrap();
+    let mut b = Client::connect(c.node(2).client_addr).unwrap();
     let create =
         json!({"op": "create", "path": "/q-", "data": 1, "sequential": true, "rid": "c7:1"});
     let first = a.call(create.clone()).unwrap();

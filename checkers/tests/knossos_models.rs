@@ -3,6 +3,8 @@
 //! simulated objects with injected faults; their witnesses are true and 1-minimal; explanations
 //! name the operations; model inference; budgets give unknown with a reason.
 
+mod support;
+
 use checkers::linear::{check, ModelKind, Options};
 use checkers::Validity;
 use histories::{History, OpStatus, Operation, NEVER};
@@ -11,6 +13,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
+use support::oracle::{history, invocation, linearizable, relaxed_except};
 
 // ---------------------------------------------------------------------------------------------
 // The oracle: every order of the operations, directly on JSON values, no interning, no memo.
@@ -152,41 +155,7 @@ fn next(st: &St, op: &Operation) -> Vec<St> {
 }
 
 fn oracle(model: ModelKind, h: &History) -> bool {
-    // fail ops did not happen; info reads constrain nothing.
-    let ops: Vec<&Operation> = h
-        .ops
-        .iter()
-        .filter(|o| o.status != OpStatus::Fail && !(o.status == OpStatus::Info && o.f == "read"))
-        .collect();
-    fn dfs(ops: &[&Operation], placed: &mut Vec<bool>, st: St) -> bool {
-        if ops
-            .iter()
-            .zip(placed.iter())
-            .all(|(o, &p)| p || o.status != OpStatus::Ok)
-        {
-            return true;
-        }
-        for i in 0..ops.len() {
-            if placed[i] {
-                continue;
-            }
-            let ready = (0..ops.len())
-                .all(|j| placed[j] || j == i || ops[j].ret == NEVER || ops[j].ret > ops[i].call);
-            if !ready {
-                continue;
-            }
-            for s2 in next(&st, ops[i]) {
-                placed[i] = true;
-                if dfs(ops, placed, s2) {
-                    return true;
-                }
-                placed[i] = false;
-            }
-        }
-        false
-    }
-    let mut placed = vec![false; ops.len()];
-    dfs(&ops, &mut placed, initial(model))
+    linearizable(h, "read", initial(model), next)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -297,27 +266,6 @@ fn apply(st: &mut St, rng: &mut StdRng, f: &str, input: &Value) -> (bool, Value)
     }
 }
 
-fn op(id: usize, process: u64, f: &str, input: Value, pos: u64) -> Operation {
-    Operation {
-        id,
-        process,
-        f: f.into(),
-        key: None,
-        input,
-        output: Value::Null,
-        status: OpStatus::Info,
-        call: pos,
-        ret: NEVER,
-        call_time: pos,
-        ret_time: None,
-        call_line: pos as usize + 1,
-        ret_line: None,
-        node: None,
-        error: None,
-        meta: Default::default(),
-    }
-}
-
 /// `info`: chance in 10 that an operation that took effect still completes with info.
 fn generate(model: ModelKind, rng: &mut StdRng, info: u32, fault: bool) -> History {
     let procs = rng.gen_range(1..=3usize);
@@ -338,7 +286,7 @@ fn generate(model: ModelKind, rng: &mut StdRng, info: u32, fault: bool) -> Histo
         if choice == 0 && ops.len() < total && !idle.is_empty() {
             let p = idle[rng.gen_range(0..idle.len())];
             let (f, input) = invent(model, rng);
-            ops.push(op(ops.len(), proc_id[p], f, input, pos));
+            ops.push(invocation(ops.len(), proc_id[p], f, input, pos));
             pos += 1;
             pending[p] = Some((ops.len() - 1, false, false, Value::Null));
         } else if choice == 1 && !busy.is_empty() {
@@ -442,13 +390,7 @@ fn generate(model: ModelKind, rng: &mut StdRng, info: u32, fault: bool) -> Histo
             }
         }
     }
-    History {
-        ops,
-        nemesis: vec![],
-        events: pos as usize,
-        torn: None,
-        time_reversals: None,
-    }
+    history(ops, pos)
 }
 
 /// A history in one line per operation, for failure messages.
@@ -503,29 +445,6 @@ fn every_model_agrees_with_brute_force_on_6000_histories() {
         );
         println!("{model}: {} invalid, {} valid", counts[0], counts[1]);
     }
-}
-
-/// The history with only the operations in `keep` as recorded: every other update may take
-/// effect at any time after its invocation or not at all, every other read is gone.
-fn relaxed_except(h: &History, keep: &[usize]) -> History {
-    let mut r = h.clone();
-    let read = |o: &Operation| {
-        o.f == "read" || (o.f == "dequeue" && o.status == OpStatus::Ok && o.output.is_null())
-    };
-    r.ops.retain(|o| keep.contains(&o.id) || !read(o));
-    for o in r.ops.iter_mut().filter(|o| !keep.contains(&o.id)) {
-        if o.status == OpStatus::Ok {
-            o.status = OpStatus::Info;
-            o.ret = NEVER;
-            // What it did stays known (an enqueue's element, a dequeue's, a txn's writes);
-            // only its time is relaxed.
-            if o.f == "txn" || o.f == "dequeue" {
-                o.input = o.output.clone();
-            }
-            o.output = Value::Null;
-        }
-    }
-    r
 }
 
 #[test]

@@ -1,12 +1,15 @@
 //! The linearizability checker against a brute-force oracle on many random small histories,
 //! and the zone test against the search on every unique-value history.
 
+mod support;
+
 use checkers::linear::{check, ModelKind, Options};
 use checkers::Validity;
 use histories::{History, OpStatus, Operation, NEVER};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use support::oracle::{history, invocation, linearizable, relaxed_except};
 
 // ---------------------------------------------------------------------------------------------
 // The oracle: enumerate orders directly, no memo, no entry list.
@@ -21,42 +24,7 @@ fn legal(state: &Value, op: &Operation) -> Option<Value> {
 }
 
 fn oracle(h: &History) -> bool {
-    // fail ops did not happen; info reads constrain nothing.
-    let ops: Vec<&Operation> = h
-        .ops
-        .iter()
-        .filter(|o| o.status != OpStatus::Fail && !(o.status == OpStatus::Info && o.f == "read"))
-        .collect();
-    let mut placed = vec![false; ops.len()];
-    fn dfs(ops: &[&Operation], placed: &mut Vec<bool>, state: Value) -> bool {
-        if ops
-            .iter()
-            .zip(placed.iter())
-            .all(|(o, &p)| p || o.status != OpStatus::Ok)
-        {
-            return true;
-        }
-        for i in 0..ops.len() {
-            if placed[i] {
-                continue;
-            }
-            // every completed op that returned before i was called must already be placed
-            let ready = (0..ops.len())
-                .all(|j| placed[j] || j == i || ops[j].ret == NEVER || ops[j].ret > ops[i].call);
-            if !ready {
-                continue;
-            }
-            if let Some(s2) = legal(&state, ops[i]) {
-                placed[i] = true;
-                if dfs(ops, placed, s2) {
-                    return true;
-                }
-                placed[i] = false;
-            }
-        }
-        false
-    }
-    dfs(&ops, &mut placed, Value::Null)
+    linearizable(h, "read", Value::Null, legal)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -118,24 +86,7 @@ fn generate(rng: &mut StdRng, g: &Gen) -> History {
                 }
             };
             let id = ops.len();
-            ops.push(Operation {
-                id,
-                process: proc_id[p],
-                f: f.into(),
-                key: None,
-                input,
-                output: Value::Null,
-                status: OpStatus::Info,
-                call: pos,
-                ret: NEVER,
-                call_time: pos,
-                ret_time: None,
-                call_line: pos as usize + 1,
-                ret_line: None,
-                node: None,
-                error: None,
-                meta: Default::default(),
-            });
+            ops.push(invocation(id, proc_id[p], f, input, pos));
             pos += 1;
             started += 1;
             pending[p] = Some((id, false, Value::Null, false));
@@ -220,13 +171,7 @@ fn generate(rng: &mut StdRng, g: &Gen) -> History {
             }
         }
     }
-    History {
-        ops,
-        nemesis: vec![],
-        events: pos as usize,
-        torn: None,
-        time_reversals: None,
-    }
+    history(ops, pos)
 }
 
 fn run(model: ModelKind, h: &History, zone: bool) -> Validity {
@@ -354,21 +299,6 @@ fn a_read_of_a_value_nobody_could_have_written_is_found_without_search() {
     assert_eq!(a.ops.len(), 1);
     assert!(a.explanation.contains("returned 7"), "{}", a.explanation);
     assert!(!oracle(&h));
-}
-
-/// The history with only the operations in `keep` as recorded: every other update may take
-/// effect at any time after its invocation or not at all (an `info`), every other read is gone.
-fn relaxed_except(h: &History, keep: &[usize]) -> History {
-    let mut r = h.clone();
-    r.ops.retain(|o| keep.contains(&o.id) || o.f != "read");
-    for o in r.ops.iter_mut().filter(|o| !keep.contains(&o.id)) {
-        if o.status == OpStatus::Ok {
-            o.status = OpStatus::Info;
-            o.ret = NEVER;
-            o.output = Value::Null;
-        }
-    }
-    r
 }
 
 #[test]

@@ -2,56 +2,28 @@
 //! pieces that are sometimes unique and sometimes ambiguous ("x", "y", "xy"), so that the
 //! search's prefix pruning is exercised where it is easiest to get wrong.
 
+mod support;
+
 use checkers::linear::{check, ModelKind, Options};
 use checkers::Validity;
-use histories::{History, OpStatus, Operation, NEVER};
+use histories::{History, OpStatus, Operation};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
+use support::oracle::{history, invocation, linearizable};
 
 fn s(v: &Value) -> String {
     v.as_str().unwrap_or("").to_string()
 }
 
 fn oracle(h: &History) -> bool {
-    let ops: Vec<&Operation> = h
-        .ops
-        .iter()
-        .filter(|o| o.status != OpStatus::Fail && !(o.status == OpStatus::Info && o.f == "get"))
-        .collect();
-    fn dfs(ops: &[&Operation], placed: &mut Vec<bool>, state: String) -> bool {
-        if ops
-            .iter()
-            .zip(placed.iter())
-            .all(|(o, &p)| p || o.status != OpStatus::Ok)
-        {
-            return true;
+    linearizable(h, "get", String::new(), |state: &String, op| {
+        match op.f.as_str() {
+            "get" => (s(&op.output) == *state).then(|| state.clone()),
+            "put" => Some(s(&op.input)),
+            _ => Some(format!("{state}{}", s(&op.input))),
         }
-        for i in 0..ops.len() {
-            if placed[i] {
-                continue;
-            }
-            if !(0..ops.len())
-                .all(|j| placed[j] || j == i || ops[j].ret == NEVER || ops[j].ret > ops[i].call)
-            {
-                continue;
-            }
-            let next = match ops[i].f.as_str() {
-                "get" => (s(&ops[i].output) == state).then(|| state.clone()),
-                "put" => Some(s(&ops[i].input)),
-                _ => Some(format!("{state}{}", s(&ops[i].input))),
-            };
-            if let Some(n) = next {
-                placed[i] = true;
-                if dfs(ops, placed, n) {
-                    return true;
-                }
-                placed[i] = false;
-            }
-        }
-        false
-    }
-    dfs(&ops, &mut vec![false; ops.len()], String::new())
+    })
 }
 
 fn generate(rng: &mut StdRng, ambiguous: bool, anomalies: bool) -> History {
@@ -85,22 +57,8 @@ fn generate(rng: &mut StdRng, ambiguous: bool, anomalies: bool) -> History {
                     json!(format!("<{fresh}>"))
                 };
                 ops.push(Operation {
-                    id: ops.len(),
-                    process: p as u64,
-                    f: f.into(),
                     key: Some("k".into()),
-                    input,
-                    output: Value::Null,
-                    status: OpStatus::Info,
-                    call: pos,
-                    ret: NEVER,
-                    call_time: pos,
-                    ret_time: None,
-                    call_line: pos as usize + 1,
-                    ret_line: None,
-                    node: None,
-                    error: None,
-                    meta: Default::default(),
+                    ..invocation(ops.len(), p as u64, f, input, pos)
                 });
                 pending[p] = Some((ops.len() - 1, false, String::new()));
                 pos += 1;
@@ -185,13 +143,7 @@ fn generate(rng: &mut StdRng, ambiguous: bool, anomalies: bool) -> History {
             ops[i].ret_line = Some(pos as usize + 1);
         }
     }
-    History {
-        ops,
-        nemesis: vec![],
-        events: pos as usize,
-        torn: None,
-        time_reversals: None,
-    }
+    history(ops, pos)
 }
 
 #[test]

@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
-use support::oracle::{history, invocation, linearizable, relaxed_except};
+use support::oracle::{history, idle_and_busy, invocation, linearizable, relaxed_except};
 
 // ---------------------------------------------------------------------------------------------
 // The oracle: every order of the operations, directly on JSON values, no interning, no memo.
@@ -277,8 +277,7 @@ fn generate(model: ModelKind, rng: &mut StdRng, info: u32, fault: bool) -> Histo
     let mut ops: Vec<Operation> = Vec::new();
     let mut pos = 0u64;
     loop {
-        let idle: Vec<usize> = (0..procs).filter(|&p| pending[p].is_none()).collect();
-        let busy: Vec<usize> = (0..procs).filter(|&p| pending[p].is_some()).collect();
+        let (idle, busy) = idle_and_busy(&pending);
         if busy.is_empty() && ops.len() >= total {
             break;
         }

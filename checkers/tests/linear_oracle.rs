@@ -9,7 +9,7 @@ use histories::{History, OpStatus, Operation, NEVER};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use support::oracle::{history, invocation, linearizable, relaxed_except};
+use support::oracle::{history, idle_and_busy, invocation, linearizable, relaxed_except};
 
 // ---------------------------------------------------------------------------------------------
 // The oracle: enumerate orders directly, no memo, no entry list.
@@ -50,12 +50,7 @@ fn generate(rng: &mut StdRng, g: &Gen) -> History {
     let mut pos = 0u64;
     let mut started = 0;
     loop {
-        let idle: Vec<usize> = (0..procs as usize)
-            .filter(|&p| pending[p].is_none())
-            .collect();
-        let busy: Vec<usize> = (0..procs as usize)
-            .filter(|&p| pending[p].is_some())
-            .collect();
+        let (idle, busy) = idle_and_busy(&pending);
         if busy.is_empty() && started >= total {
             break;
         }

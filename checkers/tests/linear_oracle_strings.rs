@@ -10,7 +10,7 @@ use histories::{History, OpStatus, Operation};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
-use support::oracle::{history, invocation, linearizable};
+use support::oracle::{history, idle_and_busy, invocation, linearizable};
 
 fn s(v: &Value) -> String {
     v.as_str().unwrap_or("").to_string()
@@ -35,12 +35,7 @@ fn generate(rng: &mut StdRng, ambiguous: bool, anomalies: bool) -> History {
     let (mut pos, mut started, mut fresh) = (0u64, 0, 0);
     let pieces = ["x", "y", "xy"];
     loop {
-        let idle: Vec<usize> = (0..procs as usize)
-            .filter(|&p| pending[p].is_none())
-            .collect();
-        let busy: Vec<usize> = (0..procs as usize)
-            .filter(|&p| pending[p].is_some())
-            .collect();
+        let (idle, busy) = idle_and_busy(&pending);
         if busy.is_empty() && started >= total {
             break;
         }

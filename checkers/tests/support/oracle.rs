@@ -84,6 +84,11 @@ pub fn invocation(id: usize, process: u64, f: &str, input: Value, pos: u64) -> O
     }
 }
 
+/// The processes with no operation pending (idle), and those with one (busy), in order.
+pub fn idle_and_busy<T>(pending: &[Option<T>]) -> (Vec<usize>, Vec<usize>) {
+    (0..pending.len()).partition(|&p| pending[p].is_none())
+}
+
 /// A history of `ops` over `events` positions, with no nemesis.
 pub fn history(ops: Vec<Operation>, events: u64) -> History {
     History {

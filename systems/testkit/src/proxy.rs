@@ -206,6 +206,19 @@ mod tests {
         }
     }
 
+    /// The read times out: neither a byte nor the end of the stream arrives.
+    fn assert_silent(r: &mut BufReader<TcpStream>, what: &str) {
+        let mut line = String::new();
+        let e = r.read_line(&mut line).unwrap_err();
+        assert!(
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+            "{what}: {e}"
+        );
+    }
+
     #[test]
     fn a_cut_black_holes_old_connections_for_good_and_new_ones_pass_after_heal() {
         let p = Proxy::start(echo());
@@ -226,15 +239,7 @@ mod tests {
             "an old connection recovered"
         );
         // Not closed either: the read timed out rather than seeing the end of the stream.
-        let mut line = String::new();
-        let e = ar.read_line(&mut line).unwrap_err();
-        assert!(
-            matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ),
-            "{e}"
-        );
+        assert_silent(&mut ar, "an old connection was closed");
         let (mut c, mut cr) = dial(&p);
         assert_eq!(round_trip(&mut c, &mut cr, "five").as_deref(), Some("five"));
         assert_eq!(round_trip(&mut b, &mut br, "six").as_deref(), Some("six"));
@@ -253,16 +258,9 @@ mod tests {
         let p = Proxy::start(target);
         p.cut();
         let (_s, mut r) = dial(&p);
-        let mut line = String::new();
-        let e = r.read_line(&mut line).unwrap_err();
-        assert!(
-            matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ),
-            "the close passed a cut link: {e}"
-        );
+        assert_silent(&mut r, "the close passed a cut link");
         p.heal_with_reset();
+        let mut line = String::new();
         assert_eq!(r.read_line(&mut line).unwrap(), 0, "not closed: {line}");
     }
 

@@ -3,7 +3,8 @@
 
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
+use testkit::faultline::run as faultline;
 
 fn dir() -> PathBuf {
     let d = std::env::temp_dir().join(format!("faultline-cli-check-{}", std::process::id()));
@@ -15,13 +16,6 @@ fn write(name: &str, text: &str) -> PathBuf {
     let p = dir().join(name);
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn faultline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .output()
-        .expect("faultline runs")
 }
 
 fn code(o: &Output) -> i32 {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use testkit::faultline::run as faultline;
 
 fn write(name: &str, text: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("faultline-cli-txn-{}", std::process::id()));
@@ -12,13 +12,6 @@ fn write(name: &str, text: &str) -> PathBuf {
     let p = d.join(name);
     std::fs::write(&p, text).unwrap();
     p
-}
-
-fn faultline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .output()
-        .expect("faultline runs")
 }
 
 const PAPER: &str = r#"{:index 0 :type :invoke :process 0 :f :txn :value [[:append 253 1] [:append 253 3] [:append 253 4] [:append 255 2] [:append 255 3] [:append 255 4] [:append 255 5] [:append 256 1] [:append 256 2]]}

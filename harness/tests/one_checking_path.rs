@@ -4,23 +4,8 @@
 
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn faultline(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_faultline"))
-        .args(args)
-        .output()
-        .expect("faultline runs")
-}
-
-fn describe(o: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use std::process::Output;
+use testkit::faultline::{describe, run as faultline};
 
 /// The map with every timing (`*_seconds`, `millis`) removed: what must agree between two checks.
 fn without_timings(v: &Value) -> Value {

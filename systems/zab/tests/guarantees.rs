@@ -162,6 +162,16 @@ fn a_looking_server_refuses_definitely_and_status_reports_it() {
     }
 }
 
+/// zab-node as server 1 alone, on `data_dir`, for a start that must fail.
+fn lone_node(data_dir: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_zab-node"));
+    cmd.args(["--id", "1", "--client-addr", "127.0.0.1:0"])
+        .args(["--peer-addr", "127.0.0.1:0", "--peers", ""])
+        .arg("--data-dir")
+        .arg(data_dir);
+    cmd
+}
+
 #[test]
 fn inconsistent_epoch_files_make_the_node_refuse_to_start() {
     let mut c = Ensemble::start(1, false, &[]);
@@ -171,46 +181,14 @@ fn inconsistent_epoch_files_make_the_node_refuse_to_start() {
     c.kill(1);
     // currentEpoch below the epoch of the last logged zxid.
     std::fs::write(c.node(1).data_dir.join("currentEpoch"), "0\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zab-node"))
-        .args([
-            "--id",
-            "1",
-            "--client-addr",
-            "127.0.0.1:0",
-            "--peer-addr",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--peers",
-            "",
-            "--data-dir",
-            c.node(1).data_dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = lone_node(&c.node(1).data_dir).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("currentEpoch 0 is below the epoch"), "{err}");
     // acceptedEpoch below currentEpoch.
     std::fs::write(c.node(1).data_dir.join("currentEpoch"), "9\n").unwrap();
     std::fs::write(c.node(1).data_dir.join("acceptedEpoch"), "3\n").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zab-node"))
-        .args([
-            "--id",
-            "1",
-            "--client-addr",
-            "127.0.0.1:0",
-            "--peer-addr",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--peers",
-            "",
-            "--data-dir",
-            c.node(1).data_dir.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = lone_node(&c.node(1).data_dir).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -218,21 +196,7 @@ fn inconsistent_epoch_files_make_the_node_refuse_to_start() {
         "{err}"
     );
     // An unknown --bug name is refused with a clear sentence.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_zab-node"))
-        .args([
-            "--id",
-            "1",
-            "--client-addr",
-            "127.0.0.1:0",
-            "--peer-addr",
-            "127.0.0.1:0",
-        ])
-        .args([
-            "--peers",
-            "",
-            "--data-dir",
-            c.node(1).data_dir.to_str().unwrap(),
-        ])
+    let out = lone_node(&c.node(1).data_dir)
         .args(["--bug", "ZOOKEEPER-9999"])
         .output()
         .unwrap();

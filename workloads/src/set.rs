@@ -34,7 +34,7 @@ impl SetGen {
 impl OpGen for SetGen {
     fn next_op(&mut self) -> Event {
         self.n += 1;
-        if self.n % READ_EVERY == 0 {
+        if self.n.is_multiple_of(READ_EVERY) {
             return op::invocation("read", None, serde_json::Value::Null);
         }
         let e = self.i * self.concurrency + self.worker;

@@ -25,7 +25,7 @@ enum Command {
     /// Check history files against consistency models.
     Check(check::CheckArgs),
     /// Run one test: a cluster, a workload, faults, a checked history (defaults: raft, register, partition,kill, 5 nodes, 60 s).
-    Test(harness::runner::TestArgs),
+    Test(harness::test::TestArgs),
     /// Check a stored run again.
     Analyze(harness::analyze::AnalyzeArgs),
     /// Rebuild stored runs' report.html (without checking again).
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Check(args) => check::run(args),
-        Command::Test(args) => harness::runner::run(args),
+        Command::Test(args) => harness::test::run(args),
         Command::Analyze(args) => exit("analyze", harness::analyze::run(&args)),
         Command::Report(args) => exit(
             "report",

@@ -203,19 +203,9 @@ mod tests {
 
     fn run(verdict: Verdict, t: Option<f64>, by: Option<&str>) -> RunRecord {
         RunRecord {
-            seed: 1,
-            dir: None,
-            store: "s".into(),
-            verdict,
-            exit_code: None,
-            reason: None,
-            anomaly: None,
-            anomaly_kind: None,
             caught_by: by.map(String::from),
-            invalid_checkers: vec![],
             time_to_detect_s: t,
-            duration_s: 1.0,
-            rerun: String::new(),
+            ..crate::campaign::record::tests::run(verdict)
         }
     }
 

@@ -193,10 +193,11 @@ pub fn exit_code(cells: &[CellRecord]) -> u8 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn run(verdict: Verdict) -> RunRecord {
+    /// A run of seed 1 with `verdict`, nothing caught and no times: the campaign tests' fixture.
+    pub(crate) fn run(verdict: Verdict) -> RunRecord {
         RunRecord {
             seed: 1,
             dir: None,

@@ -8,11 +8,11 @@ use super::outputs;
 use super::record::{Cell, CellRecord, RunRecord, Verdict};
 use super::{plan, CampaignArgs, Plan};
 use crate::error::HarnessError;
+use crate::signals::{interrupt_signal, OnInterrupt};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
-use tokio::sync::watch;
 
 /// `faultline test`'s arguments for a cell (without --seed and --store).
 fn test_args(a: &CampaignArgs, cell: &Cell) -> Vec<String> {
@@ -87,30 +87,6 @@ pub fn campaign_dir(store: &Path) -> Result<PathBuf, HarnessError> {
     Ok(dir)
 }
 
-/// Turns true on Ctrl-C or SIGTERM.
-fn interrupt_signal() -> watch::Receiver<bool> {
-    let (tx, rx) = watch::channel(false);
-    tokio::spawn(async move {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let term_fut = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term_fut => {}
-        }
-        eprintln!("faultline campaign: interrupted; killing the runs in progress");
-        let _ = tx.send(true);
-    });
-    rx
-}
-
 /// Runs the campaign; returns its exit code.
 pub fn run(a: &CampaignArgs) -> Result<u8, HarnessError> {
     let plan = plan(a)?;
@@ -143,7 +119,10 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
         a.parallel,
         dir.display()
     );
-    let interrupted = interrupt_signal();
+    let interrupted = interrupt_signal(OnInterrupt {
+        announce: Some("faultline campaign: interrupted; killing the runs in progress"),
+        exit_on_second: false,
+    });
     let bar = ProgressBar::new(jobs.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} runs {msg}")

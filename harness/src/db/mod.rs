@@ -44,6 +44,15 @@ pub fn names() -> String {
         .join(", ")
 }
 
+/// Every workload there is, for a system whose client speaks them all.
+pub const EVERY_WORKLOAD: &[WorkloadKind] = &[
+    WorkloadKind::Register,
+    WorkloadKind::Set,
+    WorkloadKind::Kv,
+    WorkloadKind::ListAppend,
+    WorkloadKind::RwRegister,
+];
+
 /// A system's node binary: the cargo package that builds it and the binary's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Binary {
@@ -154,8 +163,12 @@ pub trait System: Send + Sync {
 
     fn workloads(&self) -> &'static [WorkloadKind];
 
-    /// Node `index`'s id as its command line and its `status` give it (`name` is `n1`, `n2`, …).
-    fn node_id(&self, index: usize, name: &str) -> String;
+    /// Node `index`'s id as its command line and its `status` give it (`name` is `n1`, `n2`, …);
+    /// by default the name itself.
+    fn node_id(&self, index: usize, name: &str) -> String {
+        let _ = index;
+        name.to_string()
+    }
 
     /// Node `node`'s command line: it dials `peers`; `extra` goes last.
     fn node_args(&self, node: &NodeLayout, peers: &[Peer], extra: &[String]) -> Vec<String> {

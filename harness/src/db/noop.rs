@@ -1,7 +1,7 @@
 //! `noop`: an in-process map behind a mutex — no nodes, no network, no replication, no faults.
 //! It measures what the harness itself costs (journaling, generators, rate limiting).
 
-use super::{Binary, Clients, System};
+use super::{Binary, Clients, System, EVERY_WORKLOAD};
 use std::sync::Arc;
 use workloads::client::{BoxClient, ClientOptions, Endpoint, MemorySystem};
 use workloads::WorkloadKind;
@@ -18,17 +18,7 @@ impl System for Noop {
     }
 
     fn workloads(&self) -> &'static [WorkloadKind] {
-        &[
-            WorkloadKind::Register,
-            WorkloadKind::Set,
-            WorkloadKind::Kv,
-            WorkloadKind::ListAppend,
-            WorkloadKind::RwRegister,
-        ]
-    }
-
-    fn node_id(&self, _index: usize, name: &str) -> String {
-        name.to_string()
+        EVERY_WORKLOAD
     }
 
     fn clients(&self, _endpoints: Vec<Endpoint>, _opts: ClientOptions) -> Clients {

@@ -1,7 +1,7 @@
 //! systems/raft's `raft-node`: a Raft key-value store speaking Contract 2's read/write/cas and
 //! txn. Nodes are named on their command lines as the harness names them (`n1`, `n2`, …).
 
-use super::{spread, Binary, Clients, System};
+use super::{spread, Binary, Clients, System, EVERY_WORKLOAD};
 use workloads::client::{ClientOptions, Endpoint, RaftClient};
 use workloads::WorkloadKind;
 
@@ -20,17 +20,7 @@ impl System for Raft {
     }
 
     fn workloads(&self) -> &'static [WorkloadKind] {
-        &[
-            WorkloadKind::Register,
-            WorkloadKind::Set,
-            WorkloadKind::Kv,
-            WorkloadKind::ListAppend,
-            WorkloadKind::RwRegister,
-        ]
-    }
-
-    fn node_id(&self, _index: usize, name: &str) -> String {
-        name.to_string()
+        EVERY_WORKLOAD
     }
 
     fn clients(&self, endpoints: Vec<Endpoint>, opts: ClientOptions) -> Clients {

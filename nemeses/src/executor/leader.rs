@@ -42,16 +42,8 @@ impl Nemesis {
                     .await;
                 self.wait(*kill_after_ms).await;
                 let hit = [leader];
-                self.crash(
-                    cluster,
-                    log,
-                    NodeTarget::Leader,
-                    &hit,
-                    crash,
-                    Restart::Together,
-                    None,
-                )
-                .await;
+                self.crash_now(cluster, log, NodeTarget::Leader, &hit, crash)
+                    .await;
             }
             LeaderSchedule::PauseThenResume { pause_ms } => {
                 let hit = [leader];
@@ -71,16 +63,8 @@ impl Nemesis {
             }
             LeaderSchedule::KillThenIsolateSuccessor { wait_ms } => {
                 let hit = [leader.clone()];
-                self.crash(
-                    cluster,
-                    log,
-                    NodeTarget::Leader,
-                    &hit,
-                    crash,
-                    Restart::Together,
-                    None,
-                )
-                .await;
+                self.crash_now(cluster, log, NodeTarget::Leader, &hit, crash)
+                    .await;
                 let deadline = Instant::now() + Duration::from_millis(*wait_ms);
                 let successor = loop {
                     match cluster.leader().await {
@@ -106,28 +90,12 @@ impl Nemesis {
                 }
             }
             LeaderSchedule::CrashAllDuringRecovery { recover_ms } => {
-                self.crash(
-                    cluster,
-                    log,
-                    NodeTarget::All,
-                    &nodes,
-                    crash,
-                    Restart::Together,
-                    None,
-                )
-                .await;
+                self.crash_now(cluster, log, NodeTarget::All, &nodes, crash)
+                    .await;
                 self.restart_crashed(cluster, log).await;
                 self.wait(*recover_ms).await;
-                self.crash(
-                    cluster,
-                    log,
-                    NodeTarget::All,
-                    &nodes,
-                    crash,
-                    Restart::Together,
-                    None,
-                )
-                .await;
+                self.crash_now(cluster, log, NodeTarget::All, &nodes, crash)
+                    .await;
             }
             LeaderSchedule::PartitionDuringSync {
                 nodes: choice,
@@ -161,6 +129,20 @@ impl Nemesis {
                 }
             }
         }
+    }
+
+    /// Crashes `hit` (aimed at as `target`) for the schedule, to be started again together by
+    /// [`Nemesis::restart_crashed`].
+    async fn crash_now<C: Cluster, L: NemesisLog>(
+        &mut self,
+        cluster: &C,
+        log: &L,
+        target: NodeTarget,
+        hit: &[String],
+        crash: Crash,
+    ) {
+        self.crash(cluster, log, target, hit, crash, Restart::Together, None)
+            .await;
     }
 
     /// Starts again every node the schedule crashed so far (journaled as `restart` or

@@ -2,7 +2,10 @@
 //! (Contract 4): bad arguments or unreadable input 254, the harness's own failure 255.
 
 use crate::analysis::AnalysisError;
+use crate::control::ControlError;
+use crate::db::DbError;
 use crate::store::StoreError;
+use crate::test::{ArgsError, RunError};
 use checkers::Validity;
 use std::process::ExitCode;
 
@@ -29,6 +32,22 @@ pub enum HarnessError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Analysis(#[from] AnalysisError),
+    /// `faultline test`'s arguments were refused.
+    #[error(transparent)]
+    Args(#[from] ArgsError),
+    /// A system's descriptor: an unknown system, workload or bug is bad input; a node binary
+    /// that cannot list its bugs is the harness's failure.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The harness could not find, build, start or control its nodes.
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    /// A `faultline test` run failed after it started (its run directory, cluster, journal or
+    /// checking).
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// The harness could not do its own work (start a runtime, spawn a thread, …).
     #[error("{0}")]
     Failed(String),
@@ -46,7 +65,18 @@ impl HarnessError {
                 }
             }
             HarnessError::Analysis(AnalysisError::Suite(_)) => Kind::BadInput,
-            HarnessError::Failed(_) => Kind::Harness,
+            HarnessError::Args(_) => Kind::BadInput,
+            HarnessError::Db(e) => {
+                if e.is_bad_input() {
+                    Kind::BadInput
+                } else {
+                    Kind::Harness
+                }
+            }
+            HarnessError::Control(_)
+            | HarnessError::Run(_)
+            | HarnessError::Runtime(_)
+            | HarnessError::Failed(_) => Kind::Harness,
         }
     }
 

@@ -105,6 +105,13 @@ pub struct Link {
     pub target: SocketAddr,
 }
 
+/// Why a partition or link fault could not be set.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("the grudge names {0:?}, which is not a node of this cluster")]
+    UnknownNode(String),
+}
+
 /// The proxy for one cluster.
 pub struct Proxy {
     names: Vec<String>,
@@ -163,11 +170,12 @@ impl Proxy {
         &self.links
     }
 
-    fn indexed(&self, grudge: &Grudge) -> Result<Vec<(usize, usize)>, String> {
+    fn indexed(&self, grudge: &Grudge) -> Result<Vec<(usize, usize)>, ProxyError> {
         let idx = |n: &str| {
-            self.names.iter().position(|x| x == n).ok_or_else(|| {
-                format!("the grudge names {n:?}, which is not a node of this cluster")
-            })
+            self.names
+                .iter()
+                .position(|x| x == n)
+                .ok_or_else(|| ProxyError::UnknownNode(n.to_string()))
         };
         grudge
             .links()
@@ -178,7 +186,7 @@ impl Proxy {
 
     /// Freezes the links of `grudge` and thaws every other link (link faults stay). Unknown node
     /// names are an error.
-    pub fn set_grudge(&self, grudge: &Grudge) -> Result<(), String> {
+    pub fn set_grudge(&self, grudge: &Grudge) -> Result<(), ProxyError> {
         let blocked: BTreeSet<(usize, usize)> = self.indexed(grudge)?.into_iter().collect();
         self.state.send_modify(|s| {
             *s = Arc::new(NetState {
@@ -192,7 +200,7 @@ impl Proxy {
 
     /// Replaces every slow and flaky link by those of `rules` (later rules win where they
     /// overlap); partitions stay. An empty list heals every link fault.
-    pub fn set_link_faults(&self, rules: &[LinkRule]) -> Result<(), String> {
+    pub fn set_link_faults(&self, rules: &[LinkRule]) -> Result<(), ProxyError> {
         let mut slow = HashMap::new();
         let mut flaky = HashMap::new();
         for r in rules {

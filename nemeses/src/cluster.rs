@@ -1,25 +1,25 @@
 //! What a nemesis needs from a cluster, and where it reports what it did.
 
-use crate::{ClockChange, Grudge, LinkRule};
+use crate::{ClockChange, ClusterError, Grudge, LinkRule};
 use serde_json::Value;
 use std::future::Future;
 
 /// The fault-injection surface of a cluster. The harness implements it over local processes,
-/// its proxy, the fault filesystem and libfaketime; errors are one sentence. The faults a
+/// its proxy, the fault filesystem and libfaketime; errors are typed, their text one sentence. The faults a
 /// cluster cannot inject keep their default methods, which say so.
 pub trait Cluster: Send + Sync {
     /// The node names, in order.
     fn node_names(&self) -> Vec<String>;
     /// Replaces the set of blocked links (an empty grudge heals the network).
-    fn set_grudge(&self, grudge: &Grudge) -> impl Future<Output = Result<(), String>> + Send;
+    fn set_grudge(&self, grudge: &Grudge) -> impl Future<Output = Result<(), ClusterError>> + Send;
     /// kill -9.
-    fn kill(&self, node: &str) -> impl Future<Output = Result<(), String>> + Send;
+    fn kill(&self, node: &str) -> impl Future<Output = Result<(), ClusterError>> + Send;
     /// Starts a node that is not running (no-op for a running one).
-    fn start(&self, node: &str) -> impl Future<Output = Result<(), String>> + Send;
+    fn start(&self, node: &str) -> impl Future<Output = Result<(), ClusterError>> + Send;
     /// SIGSTOP.
-    fn pause(&self, node: &str) -> impl Future<Output = Result<(), String>> + Send;
+    fn pause(&self, node: &str) -> impl Future<Output = Result<(), ClusterError>> + Send;
     /// SIGCONT.
-    fn resume(&self, node: &str) -> impl Future<Output = Result<(), String>> + Send;
+    fn resume(&self, node: &str) -> impl Future<Output = Result<(), ClusterError>> + Send;
     /// The node the cluster currently believes leads, found with the `status` op.
     fn leader(&self) -> impl Future<Output = Option<String>> + Send;
 
@@ -30,10 +30,10 @@ pub trait Cluster: Send + Sync {
         &self,
         node: &str,
         torn: Option<u64>,
-    ) -> impl Future<Output = Result<Value, String>> + Send {
+    ) -> impl Future<Output = Result<Value, ClusterError>> + Send {
         let _ = torn;
-        let msg = format!("this cluster cannot drop what {node} did not fsync");
-        async move { Err(msg) }
+        let e = ClusterError::NoLoseUnsynced { node: node.into() };
+        async move { Err(e) }
     }
 
     /// Makes `node`'s clocks wrong by `change`, or right again with `None`. Returns what was
@@ -42,10 +42,10 @@ pub trait Cluster: Send + Sync {
         &self,
         node: &str,
         change: Option<&ClockChange>,
-    ) -> impl Future<Output = Result<String, String>> + Send {
+    ) -> impl Future<Output = Result<String, ClusterError>> + Send {
         let _ = change;
-        let msg = format!("this cluster cannot change the clock of {node}");
-        async move { Err(msg) }
+        let e = ClusterError::NoClock { node: node.into() };
+        async move { Err(e) }
     }
 
     /// Replaces every slow and flaky link by those of `rules` (an empty list heals them);
@@ -53,9 +53,9 @@ pub trait Cluster: Send + Sync {
     fn set_link_faults(
         &self,
         rules: &[LinkRule],
-    ) -> impl Future<Output = Result<(), String>> + Send {
+    ) -> impl Future<Output = Result<(), ClusterError>> + Send {
         let _ = rules;
-        async { Err("this cluster cannot slow links or make them flaky".to_string()) }
+        async { Err(ClusterError::NoLinkFaults) }
     }
 }
 

@@ -22,7 +22,7 @@ mod target;
 
 pub use clock::ClockChange;
 pub use cluster::{Cluster, NemesisLog};
-pub use error::NemesisError;
+pub use error::{ClusterError, NemesisError};
 pub use executor::Nemesis;
 pub use grudge::Grudge;
 pub use kind::{parse_kinds, FaultKind};

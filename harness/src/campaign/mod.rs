@@ -117,7 +117,7 @@ fn list_bugs(system: &str, bin_dir: Option<&std::path::Path>) -> Result<Vec<Stri
     let Some((bin, pkg)) = node_binary(system) else {
         return Ok(Vec::new());
     };
-    let path = crate::control::locate_binary(bin, pkg, bin_dir).map_err(HarnessError::Failed)?;
+    let path = crate::control::locate_binary(bin, pkg, bin_dir)?;
     let out = std::process::Command::new(&path)
         .arg("--list-bugs")
         .output()

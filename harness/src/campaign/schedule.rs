@@ -98,7 +98,7 @@ pub fn run(a: &CampaignArgs) -> Result<u8, HarnessError> {
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| HarnessError::Failed(format!("cannot start the async runtime: {e}")))?;
+        .map_err(HarnessError::Runtime)?;
     let (cells, interrupted) = rt.block_on(run_all(a, &plan, &exe, &dir));
     let record = outputs::record(a, &plan, started, cells, interrupted);
     outputs::write(&dir, &record, a.junit.as_deref())?;

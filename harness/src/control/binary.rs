@@ -1,13 +1,14 @@
 //! Finding a system's binary: next to the running `faultline` (the same cargo target directory),
 //! in `FAULTLINE_BIN_DIR`, or built with cargo from this workspace.
 
+use super::ControlError;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Finds `bin` (of cargo package `package`). `dir` overrides the search. As a last resort, when
 /// the workspace this binary was built from is still there, runs
 /// `cargo build -p <package> --bin <bin>` in the same profile and uses the result.
-pub fn locate_binary(bin: &str, package: &str, dir: Option<&Path>) -> Result<PathBuf, String> {
+pub fn locate_binary(bin: &str, package: &str, dir: Option<&Path>) -> Result<PathBuf, ControlError> {
     let mut candidates = Vec::new();
     if let Some(d) = dir {
         // Nodes start in their own directories: a relative --bin-dir must be made absolute here.
@@ -30,20 +31,25 @@ pub fn locate_binary(bin: &str, package: &str, dir: Option<&Path>) -> Result<Pat
         return Ok(found.clone());
     }
     if dir.is_some() {
-        return Err(format!(
-            "no {bin} binary in {}",
-            dir.map(|d| d.display().to_string()).unwrap_or_default()
-        ));
+        return Err(ControlError::NoBinary {
+            bin: bin.to_string(),
+            dir: dir.map(Path::to_path_buf).unwrap_or_default(),
+        });
     }
     build_with_cargo(bin, package, exe.as_deref())
 }
 
-fn build_with_cargo(bin: &str, package: &str, exe: Option<&Path>) -> Result<PathBuf, String> {
+fn build_with_cargo(
+    bin: &str,
+    package: &str,
+    exe: Option<&Path>,
+) -> Result<PathBuf, ControlError> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     if !workspace.join("Cargo.toml").is_file() {
-        return Err(format!(
-            "cannot find the {bin} binary next to faultline; build it (cargo build -p {package}) or pass --bin-dir"
-        ));
+        return Err(ControlError::BinaryNotFound {
+            bin: bin.to_string(),
+            package: package.to_string(),
+        });
     }
     let release = exe.and_then(|e| e.parent()).is_some_and(|d| {
         d.ends_with("release") || d.parent().is_some_and(|p| p.ends_with("release"))
@@ -57,11 +63,16 @@ fn build_with_cargo(bin: &str, package: &str, exe: Option<&Path>) -> Result<Path
     }
     let status = cmd
         .status()
-        .map_err(|e| format!("cannot run cargo to build {bin}: {e}"))?;
+        .map_err(|source| ControlError::Cargo {
+            bin: bin.to_string(),
+            source,
+        })?;
     if !status.success() {
-        return Err(format!(
-            "cargo build -p {package} --bin {bin} failed ({status})"
-        ));
+        return Err(ControlError::CargoFailed {
+            bin: bin.to_string(),
+            package: package.to_string(),
+            status,
+        });
     }
     let out = workspace
         .join("target")
@@ -70,9 +81,9 @@ fn build_with_cargo(bin: &str, package: &str, exe: Option<&Path>) -> Result<Path
     if out.is_file() {
         Ok(out)
     } else {
-        Err(format!(
-            "cargo built {bin} but it is not at {}",
-            out.display()
-        ))
+        Err(ControlError::CargoOutput {
+            bin: bin.to_string(),
+            path: out,
+        })
     }
 }

@@ -14,6 +14,7 @@
 //! Both CLOCK_REALTIME and CLOCK_MONOTONIC (and the coarse and boot-time clocks) follow the file;
 //! libfaketime reports the monotonic clock on the real-time clock's scale.
 
+use super::ControlError;
 use nemeses::ClockChange;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -21,16 +22,13 @@ use tokio::task::JoinHandle;
 
 /// Where Debian's libfaketime lives (multi-threaded variant), or one sentence saying it is
 /// missing. `FAULTLINE_LIBFAKETIME` overrides the search.
-pub fn libfaketime() -> Result<PathBuf, String> {
+pub fn libfaketime() -> Result<PathBuf, ControlError> {
     if let Some(p) = std::env::var_os("FAULTLINE_LIBFAKETIME") {
         let p = PathBuf::from(p);
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(format!(
-                "FAULTLINE_LIBFAKETIME names {}, which does not exist",
-                p.display()
-            ))
+            Err(ControlError::FaketimeOverride(p))
         };
     }
     let found = std::fs::read_dir("/usr/lib")
@@ -40,9 +38,7 @@ pub fn libfaketime() -> Result<PathBuf, String> {
         .map(|e| e.path().join("faketime/libfaketimeMT.so.1"))
         .chain([PathBuf::from("/usr/lib/faketime/libfaketimeMT.so.1")])
         .find(|p| p.is_file());
-    found.ok_or_else(|| {
-        "clock faults need Debian's libfaketime, which is not installed; apt-get install libfaketime or choose other faults".to_string()
-    })
+    found.ok_or(ControlError::NoFaketime)
 }
 
 /// libfaketime's spec for an offset of `ms` milliseconds and a rate.
@@ -60,15 +56,13 @@ fn spec(ms: i64, rate_permille: Option<u32>) -> String {
 }
 
 /// Replaces the control file at once (rename), so libfaketime never reads half a spec.
-fn write_spec(file: &Path, s: &str) -> Result<(), String> {
+fn write_spec(file: &Path, s: &str) -> Result<(), ControlError> {
     let tmp = file.with_extension("tmp");
     std::fs::write(&tmp, format!("{s}\n"))
         .and_then(|_| std::fs::rename(&tmp, file))
-        .map_err(|e| {
-            format!(
-                "cannot write the clock control file {}: {e}",
-                file.display()
-            )
+        .map_err(|source| ControlError::ClockFile {
+            path: file.to_path_buf(),
+            source,
         })
 }
 
@@ -81,7 +75,7 @@ pub struct NodeClock {
 
 impl NodeClock {
     /// A control file at `file` (written `+0`) for nodes to be run with libfaketime `library`.
-    pub fn new(file: &Path, library: &Path) -> Result<NodeClock, String> {
+    pub fn new(file: &Path, library: &Path) -> Result<NodeClock, ControlError> {
         write_spec(file, &spec(0, None))?;
         Ok(NodeClock {
             file: file.to_path_buf(),
@@ -105,7 +99,7 @@ impl NodeClock {
     /// Applies `change` (replacing any earlier one), or puts the clock right with `None`.
     /// Returns the spec written (the strobe's off phase for a strobe), for the journal. A strobe
     /// runs on the current tokio runtime until the next call.
-    pub fn set(&mut self, change: Option<&ClockChange>) -> Result<String, String> {
+    pub fn set(&mut self, change: Option<&ClockChange>) -> Result<String, ControlError> {
         if let Some(t) = self.strobe.take() {
             t.abort();
         }

@@ -1,9 +1,9 @@
 //! A cluster of local node processes behind the harness's proxy.
 
-use super::{NodeLayout, NodeProcess};
+use super::{ControlError, NodeLayout, NodeProcess};
 use crate::db::{Peer, System};
 use crate::proxy::Proxy;
-use nemeses::Grudge;
+use nemeses::{ClusterError, Grudge};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,23 +31,23 @@ impl LocalCluster {
         n: usize,
         run_dir: &Path,
         extra_args: &[String],
-    ) -> Result<LocalCluster, String> {
+    ) -> Result<LocalCluster, ControlError> {
         let mut layouts = Vec::new();
         let net = super::layout::cluster_net();
         for i in 0..n {
-            layouts.push(NodeLayout::new(i, net, run_dir).map_err(|e| {
-                format!(
-                    "cannot lay out node {} in {}: {e}",
-                    i + 1,
-                    run_dir.display()
-                )
-            })?);
+            layouts.push(
+                NodeLayout::new(i, net, run_dir).map_err(|source| ControlError::Layout {
+                    node: i + 1,
+                    dir: run_dir.to_path_buf(),
+                    source,
+                })?,
+            );
         }
         let names: Vec<String> = layouts.iter().map(|l| l.name.clone()).collect();
         let peers: Vec<SocketAddr> = layouts.iter().map(|l| l.peer_addr).collect();
         let proxy = Proxy::start(&names, &peers)
             .await
-            .map_err(|e| format!("cannot start the proxy: {e}"))?;
+            .map_err(ControlError::ProxyStart)?;
         let mut nodes = Vec::new();
         for l in &layouts {
             let mine: Vec<Peer> = layouts
@@ -96,11 +96,11 @@ impl LocalCluster {
             .collect()
     }
 
-    fn index(&self, node: &str) -> Result<usize, String> {
+    fn index(&self, node: &str) -> Result<usize, ControlError> {
         self.names
             .iter()
             .position(|n| n == node)
-            .ok_or_else(|| format!("node {node:?} is not part of the cluster"))
+            .ok_or_else(|| ControlError::NodeNotFound(node.to_string()))
     }
 
     /// Sets extra environment for node `i`'s later starts.
@@ -108,7 +108,7 @@ impl LocalCluster {
         lock(&self.nodes[i]).set_env(env);
     }
 
-    pub fn start_all(&self) -> Result<(), String> {
+    pub fn start_all(&self) -> Result<(), ControlError> {
         for n in &self.nodes {
             lock(n).start()?;
         }
@@ -123,7 +123,7 @@ impl LocalCluster {
     }
 
     /// Stops every node (SIGTERM, SIGKILL after `grace`), then starts them all again.
-    pub fn restart_all(&self, grace: Duration) -> Result<(), String> {
+    pub fn restart_all(&self, grace: Duration) -> Result<(), ControlError> {
         self.stop_all(grace);
         self.start_all()
     }
@@ -145,11 +145,18 @@ impl LocalCluster {
     }
 
     /// A node's answer to the `status` op, as its descriptor reads it.
-    pub async fn status(&self, i: usize, timeout: Duration) -> Result<wire::Status, String> {
+    pub async fn status(
+        &self,
+        i: usize,
+        timeout: Duration,
+    ) -> Result<wire::Status, ControlError> {
         self.system
             .status(self.layouts[i].client_addr, timeout)
             .await
-            .map_err(|e| format!("{}: {e}", self.names[i]))
+            .map_err(|source| ControlError::Status {
+                node: self.names[i].clone(),
+                source,
+            })
     }
 
     /// Every node's status, `None` where it did not answer with one.
@@ -177,7 +184,7 @@ impl LocalCluster {
     }
 
     /// Waits until every running node answers `status` and one of them leads. Returns the leader.
-    pub async fn wait_ready(&self, timeout: Duration) -> Result<String, String> {
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<String, ControlError> {
         let deadline = Instant::now() + timeout;
         loop {
             let st = self.statuses(Duration::from_millis(500)).await;
@@ -188,19 +195,16 @@ impl LocalCluster {
                 }
             }
             if Instant::now() >= deadline {
-                let missing: Vec<&str> = st
+                let missing: Vec<String> = st
                     .iter()
                     .enumerate()
                     .filter(|(_, s)| s.is_none())
-                    .map(|(i, _)| self.names[i].as_str())
+                    .map(|(i, _)| self.names[i].clone())
                     .collect();
                 return Err(if missing.is_empty() {
-                    format!("no leader emerged within {timeout:?}")
+                    ControlError::NoLeader(timeout)
                 } else {
-                    format!(
-                        "nodes {} did not answer status within {timeout:?} (see their logs under nodes/)",
-                        missing.join(", ")
-                    )
+                    ControlError::NoAnswer { missing, timeout }
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -246,28 +250,28 @@ impl nemeses::Cluster for LocalCluster {
         self.names.clone()
     }
 
-    async fn set_grudge(&self, grudge: &Grudge) -> Result<(), String> {
-        self.proxy.set_grudge(grudge)
+    async fn set_grudge(&self, grudge: &Grudge) -> Result<(), ClusterError> {
+        Ok(self.proxy.set_grudge(grudge).map_err(ControlError::from)?)
     }
 
-    async fn kill(&self, node: &str) -> Result<(), String> {
+    async fn kill(&self, node: &str) -> Result<(), ClusterError> {
         let i = self.index(node)?;
-        lock(&self.nodes[i]).kill()
+        Ok(lock(&self.nodes[i]).kill()?)
     }
 
-    async fn start(&self, node: &str) -> Result<(), String> {
+    async fn start(&self, node: &str) -> Result<(), ClusterError> {
         let i = self.index(node)?;
-        lock(&self.nodes[i]).start()
+        Ok(lock(&self.nodes[i]).start()?)
     }
 
-    async fn pause(&self, node: &str) -> Result<(), String> {
+    async fn pause(&self, node: &str) -> Result<(), ClusterError> {
         let i = self.index(node)?;
-        lock(&self.nodes[i]).pause()
+        Ok(lock(&self.nodes[i]).pause()?)
     }
 
-    async fn resume(&self, node: &str) -> Result<(), String> {
+    async fn resume(&self, node: &str) -> Result<(), ClusterError> {
         let i = self.index(node)?;
-        lock(&self.nodes[i]).resume()
+        Ok(lock(&self.nodes[i]).resume()?)
     }
 
     async fn leader(&self) -> Option<String> {

@@ -4,6 +4,7 @@
 mod binary;
 mod clock;
 mod cluster;
+mod error;
 pub mod faults;
 mod layout;
 mod process;
@@ -12,6 +13,7 @@ mod spawn;
 pub use binary::locate_binary;
 pub use clock::{libfaketime, NodeClock};
 pub use cluster::LocalCluster;
+pub use error::ControlError;
 pub use faults::FaultCluster;
 pub use layout::{NodeLayout, NET_ENV};
 pub use process::NodeProcess;

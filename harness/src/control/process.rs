@@ -1,7 +1,7 @@
 //! One node's process: start, kill -9, stop, pause, resume.
 
 use super::spawn::{signal_group, spawn_guarded};
-use super::NodeLayout;
+use super::{ControlError, NodeLayout};
 use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::PathBuf;
@@ -83,11 +83,14 @@ impl NodeProcess {
     }
 
     /// Starts the node unless it is running. Its output is appended to its log.
-    pub fn start(&mut self) -> Result<(), String> {
+    pub fn start(&mut self) -> Result<(), ControlError> {
         if self.is_running() {
             return Ok(());
         }
-        let ctx = |e: std::io::Error| format!("cannot start {}: {e}", self.layout.name);
+        let ctx = |source: std::io::Error| ControlError::Spawn {
+            node: self.layout.name.clone(),
+            source,
+        };
         self.note(&format!("start #{}", self.starts + 1));
         let log = OpenOptions::new()
             .create(true)
@@ -115,7 +118,7 @@ impl NodeProcess {
     }
 
     /// kill -9 of the node's process group; waits for it to die.
-    pub fn kill(&mut self) -> Result<(), String> {
+    pub fn kill(&mut self) -> Result<(), ControlError> {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
@@ -153,31 +156,36 @@ impl NodeProcess {
     }
 
     /// SIGSTOP.
-    pub fn pause(&mut self) -> Result<(), String> {
+    pub fn pause(&mut self) -> Result<(), ControlError> {
         let Some(pid) = self.pid() else {
-            return Err(format!(
-                "{} is not running; cannot pause it",
-                self.layout.name
-            ));
+            return Err(ControlError::NotRunning {
+                node: self.layout.name.clone(),
+            });
         };
-        signal_group(pid, libc::SIGSTOP)
-            .map_err(|e| format!("cannot pause {}: {e}", self.layout.name))?;
+        signal_group(pid, libc::SIGSTOP).map_err(|e| self.signal_failed("pause", e))?;
         self.paused = true;
         Ok(())
     }
 
     /// SIGCONT (a no-op for a node that is not paused or not running).
-    pub fn resume(&mut self) -> Result<(), String> {
+    pub fn resume(&mut self) -> Result<(), ControlError> {
         let Some(pid) = self.pid() else {
             self.paused = false;
             return Ok(());
         };
         if self.paused {
-            signal_group(pid, libc::SIGCONT)
-                .map_err(|e| format!("cannot resume {}: {e}", self.layout.name))?;
+            signal_group(pid, libc::SIGCONT).map_err(|e| self.signal_failed("resume", e))?;
         }
         self.paused = false;
         Ok(())
+    }
+
+    fn signal_failed(&self, action: &'static str, source: std::io::Error) -> ControlError {
+        ControlError::Signal {
+            node: self.layout.name.clone(),
+            action,
+            source,
+        }
     }
 }
 

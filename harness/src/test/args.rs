@@ -1,11 +1,11 @@
 //! `faultline test`'s arguments: the options, their validation into a [`Config`], and the
 //! command line that reruns a test with the same seed.
 
-use crate::control::faults;
-use crate::db::{self, System};
+use crate::control::{faults, ControlError};
+use crate::db::{self, DbError, System};
 use clap::Args;
 use std::path::PathBuf;
-use workloads::{Mix, WorkloadKind, WorkloadSpec};
+use workloads::{Mix, WorkloadError, WorkloadKind, WorkloadSpec};
 
 /// Options of `faultline test`.
 #[derive(Args, Debug, Clone)]
@@ -92,26 +92,47 @@ pub(super) struct Config {
     pub name: String,
 }
 
-pub(super) fn validate(a: &TestArgs) -> Result<Config, String> {
-    let system = db::find(&a.system).map_err(|e| e.to_string())?;
-    let kind: WorkloadKind = a
-        .workload
-        .parse()
-        .map_err(|e: workloads::WorkloadError| e.to_string())?;
-    db::check_workload(system, kind).map_err(|e| e.to_string())?;
-    let kinds = nemeses::parse_kinds(&a.nemesis).map_err(|e| e.to_string())?;
-    let mix: Mix = a
-        .mix
-        .parse()
-        .map_err(|e: workloads::WorkloadError| e.to_string())?;
+/// Why `faultline test`'s arguments were refused (bad input: exit 254).
+#[derive(Debug, thiserror::Error)]
+pub enum ArgsError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Workload(#[from] WorkloadError),
+    #[error(transparent)]
+    Nemesis(#[from] nemeses::NemesisError),
+    /// A fault this machine cannot inject (no FUSE, no libfaketime).
+    #[error(transparent)]
+    Unavailable(#[from] ControlError),
+    #[error("--nodes must be between 1 and 200, not {0}")]
+    Nodes(usize),
+    #[error("--concurrency must be at least 1")]
+    Concurrency,
+    #[error("{option} must be a positive number of seconds, not {value}")]
+    Seconds { option: &'static str, value: f64 },
+    #[error("--rate must be zero (unlimited) or positive, not {0}")]
+    Rate(f64),
+    #[error("the {0} system runs in-process and cannot take faults; use --nemesis none")]
+    InProcessFaults(&'static str),
+    #[error("the {0} system runs in-process and has no bugs to switch on")]
+    InProcessBugs(&'static str),
+    #[error("partitions need at least 2 nodes")]
+    PartitionNodes,
+    #[error("--name {0:?} must be a plain directory name")]
+    Name(String),
+}
+
+pub(super) fn validate(a: &TestArgs) -> Result<Config, ArgsError> {
+    let system = db::find(&a.system)?;
+    let kind: WorkloadKind = a.workload.parse()?;
+    db::check_workload(system, kind)?;
+    let kinds = nemeses::parse_kinds(&a.nemesis)?;
+    let mix: Mix = a.mix.parse()?;
     if a.nodes == 0 || a.nodes > 200 {
-        return Err(format!(
-            "--nodes must be between 1 and 200, not {}",
-            a.nodes
-        ));
+        return Err(ArgsError::Nodes(a.nodes));
     }
     if a.concurrency == 0 {
-        return Err("--concurrency must be at least 1".into());
+        return Err(ArgsError::Concurrency);
     }
     for (name, v) in [
         ("--time-limit", a.time_limit),
@@ -121,32 +142,24 @@ pub(super) fn validate(a: &TestArgs) -> Result<Config, String> {
         ("--check-timeout", a.check_timeout),
     ] {
         if !(v.is_finite() && v > 0.0 && v < 1e7) {
-            return Err(format!(
-                "{name} must be a positive number of seconds, not {v}"
-            ));
+            return Err(ArgsError::Seconds {
+                option: name,
+                value: v,
+            });
         }
     }
     if !(a.rate.is_finite() && a.rate >= 0.0) {
-        return Err(format!(
-            "--rate must be zero (unlimited) or positive, not {}",
-            a.rate
-        ));
+        return Err(ArgsError::Rate(a.rate));
     }
     if system.binary().is_none() && !kinds.is_empty() {
-        return Err(format!(
-            "the {} system runs in-process and cannot take faults; use --nemesis none",
-            system.name()
-        ));
+        return Err(ArgsError::InProcessFaults(system.name()));
     }
     if system.binary().is_none() && !a.bugs.is_empty() {
-        return Err(format!(
-            "the {} system runs in-process and has no bugs to switch on",
-            system.name()
-        ));
+        return Err(ArgsError::InProcessBugs(system.name()));
     }
     faults::check_available(&kinds)?;
     if kinds.contains(&nemeses::FaultKind::Partition) && a.nodes < 2 {
-        return Err("partitions need at least 2 nodes".into());
+        return Err(ArgsError::PartitionNodes);
     }
     let seed = a.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -169,7 +182,7 @@ pub(super) fn validate(a: &TestArgs) -> Result<Config, String> {
         .clone()
         .unwrap_or_else(|| format!("{}-{}-{}", system.name(), kind.name(), nemesis_name));
     if name.is_empty() || name.contains('/') || name.starts_with('.') {
-        return Err(format!("--name {name:?} must be a plain directory name"));
+        return Err(ArgsError::Name(name));
     }
     Ok(Config {
         system,

@@ -4,37 +4,65 @@
 
 use super::args::{rerun_command, Config, TestArgs};
 use super::journal_stats::journal_json;
-use crate::analysis::{check_run, CheckRun};
-use crate::control::{faults, FaultCluster, LocalCluster};
+use crate::analysis::{check_run, AnalysisError, CheckRun};
+use crate::control::{faults, ControlError, FaultCluster, LocalCluster};
 use crate::journal::Journal;
 use crate::progress::Progress;
 use crate::runlog::RunLog;
 use crate::signals::{interrupt_signal, wait_true, OnInterrupt};
-use crate::store::RunDir;
+use crate::store::{RunDir, StoreError};
+use checkers::Validity;
 use nemeses::{Nemesis, Plan, PlanConfig};
 use serde_json::json;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use workloads::client::ClientOptions;
 use workloads::{run_final_reads, run_workers, WorkerConfig};
 
+/// Why a run failed after it started (the harness's failure: exit 255).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot create log.txt in {}: {source}", .dir.display())]
+    Log {
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Control(#[from] ControlError),
+    #[error("the cluster did not come up: {0}")]
+    NotReady(#[source] ControlError),
+    #[error("the cluster did not come up: interrupted before the cluster was ready")]
+    InterruptedBeforeReady,
+    #[error("cannot create history.jsonl: {0}")]
+    Journal(#[source] std::io::Error),
+    #[error("writing history.jsonl failed: {0}")]
+    JournalWrite(#[source] std::io::Error),
+    #[error(transparent)]
+    Check(#[from] AnalysisError),
+}
+
 pub(super) async fn run_async(
     args: TestArgs,
     cfg: Config,
     binary: Option<PathBuf>,
-) -> Result<ExitCode, String> {
+) -> Result<Validity, RunError> {
     let interrupted = interrupt_signal(OnInterrupt {
         announce: None,
         exit_on_second: true,
     });
-    let run = RunDir::create(&args.store, &cfg.name).map_err(|e| e.to_string())?;
+    let run = RunDir::create(&args.store, &cfg.name)?;
     let run_dir = run.path().to_path_buf();
     let log = Arc::new(
         RunLog::create(&run_dir.join("log.txt"))
-            .map_err(|e| format!("cannot create log.txt in {}: {e}", run_dir.display()))?,
+            .map_err(|source| RunError::Log {
+                dir: run_dir.clone(),
+                source,
+            })?,
     );
     eprintln!("faultline: run directory {}", run_dir.display());
     for m in faults::remove_leftovers() {
@@ -123,7 +151,7 @@ pub(super) async fn run_async(
         "command": std::env::args().collect::<Vec<_>>(),
         "rerun": rerun_command(&args, &cfg),
     });
-    run.write_test(&test_json).map_err(|e| e.to_string())?;
+    run.write_test(&test_json)?;
 
     // Start and wait.
     if let Some(c) = &cluster {
@@ -133,8 +161,8 @@ pub(super) async fn run_async(
             args.nodes
         ));
         let ready = tokio::select! {
-            r = c.wait_ready(recovery) => r,
-            _ = wait_true(interrupted.clone()) => Err("interrupted before the cluster was ready".into()),
+            r = c.wait_ready(recovery) => r.map_err(RunError::NotReady),
+            _ = wait_true(interrupted.clone()) => Err(RunError::InterruptedBeforeReady),
         };
         match ready {
             Ok(l) => log.line(&format!("cluster ready; leader {l}")),
@@ -143,7 +171,7 @@ pub(super) async fn run_async(
                 if let Some(f) = &faults {
                     let _ = f.finish();
                 }
-                return Err(format!("the cluster did not come up: {e}"));
+                return Err(e);
             }
         }
     }
@@ -152,7 +180,7 @@ pub(super) async fn run_async(
     let start_wall = std::time::SystemTime::now();
     let journal = Arc::new(
         Journal::create(&run_dir.join("history.jsonl"), start)
-            .map_err(|e| format!("cannot create history.jsonl: {e}"))?,
+            .map_err(RunError::Journal)?,
     );
     let progress = Progress::start(journal.clone(), start, time_limit);
     let clients = cfg.system.clients(
@@ -235,15 +263,15 @@ pub(super) async fn run_async(
                 journal.as_ref(),
                 "restart-all",
                 json!({ "nodes": names }),
-                r.err(),
+                r.err().map(|e| e.to_string()),
             );
             log.line("restarted every node");
         }
         if !was_interrupted {
             progress.message("final phase: waiting for recovery");
             let r = tokio::select! {
-                r = c.wait_ready(recovery) => r,
-                _ = wait_true(interrupted.clone()) => Err("interrupted".into()),
+                r = c.wait_ready(recovery) => r.map_err(|e| e.to_string()),
+                _ = wait_true(interrupted.clone()) => Err("interrupted".to_string()),
             };
             match r {
                 Ok(l) => log.line(&format!("recovered; leader {l}")),
@@ -284,7 +312,7 @@ pub(super) async fn run_async(
     drop(progress);
     let jstats = journal
         .close()
-        .map_err(|e| format!("writing history.jsonl failed: {e}"))?;
+        .map_err(RunError::JournalWrite)?;
     let elapsed = start.elapsed();
     if let Some(c) = &cluster {
         c.stop_all(Duration::from_secs(3));
@@ -292,7 +320,7 @@ pub(super) async fn run_async(
         if let Some(f) = &faults {
             match f.finish() {
                 Ok(()) => log.line("fault machinery removed (fault filesystems unmounted)"),
-                Err(e) => log.line(&e),
+                Err(e) => log.line(&e.to_string()),
             }
         }
     }
@@ -315,6 +343,5 @@ pub(super) async fn run_async(
         journal: Some(jour),
         interrupted: interrupted_now,
     };
-    let valid = check_run(&run, &how, &log).map_err(|e| e.to_string())?;
-    Ok(ExitCode::from(valid.exit_code() as u8))
+    Ok(check_run(&run, &how, &log)?)
 }

@@ -1,7 +1,7 @@
 //! What is broken right now, and the heal that undoes it: the network first, then clocks, then
 //! paused nodes are resumed and crashed ones restarted (together or staggered, as drawn).
 
-use super::{join_errors, Nemesis};
+use super::{join_errors, said, Nemesis};
 use crate::{Cluster, Grudge, NemesisLog, Restart};
 use serde_json::json;
 
@@ -40,17 +40,17 @@ impl Nemesis {
         let d = std::mem::take(&mut self.damage);
         if d.partitioned {
             let r = cluster.set_grudge(&Grudge::none()).await;
-            log.record("stop-partition", json!({"grudge": {}}), r.err());
+            log.record("stop-partition", json!({"grudge": {}}), said(r));
         }
         if let Some(kind) = d.links {
             let r = cluster.set_link_faults(&[]).await;
-            log.record(&format!("stop-{kind}"), json!({"links": {}}), r.err());
+            log.record(&format!("stop-{kind}"), json!({"links": {}}), said(r));
         }
         if !d.clocks.is_empty() {
             let mut errors = Vec::new();
             for n in &d.clocks {
                 if let Err(e) = cluster.set_clock(n, None).await {
-                    errors.push(e);
+                    errors.push(e.to_string());
                 }
             }
             log.record(
@@ -105,7 +105,7 @@ impl Nemesis {
                 let mut errors = Vec::new();
                 for n in nodes {
                     if let Err(e) = act(n.clone()).await {
-                        errors.push(e);
+                        errors.push(e.to_string());
                     }
                 }
                 log.record(f, json!({"nodes": nodes}), join_errors(errors));
@@ -119,7 +119,7 @@ impl Nemesis {
                     log.record(
                         f,
                         json!({"nodes": [n], "staggered_ms": gap_ms, "of": nodes}),
-                        r.err(),
+                        said(r),
                     );
                 }
             }

@@ -14,6 +14,7 @@ mod leader;
 mod tests;
 
 use crate::{
+    ClusterError,
     split_by_direction, Cluster, Crash, Fault, FaultKind, Grudge, LinkFault, LinkRule, NemesisLog,
     NodeChoice, NodeTarget, Plan, Restart, StepAction,
 };
@@ -191,7 +192,7 @@ impl Nemesis {
                         Ok(spec) => {
                             specs.insert(n.clone(), Value::String(spec));
                         }
-                        Err(e) => errors.push(e),
+                        Err(e) => errors.push(e.to_string()),
                     }
                     applied.insert(n.clone(), json!(change));
                 }
@@ -239,7 +240,7 @@ impl Nemesis {
                     "start-slow-link",
                     json!({"kind": shape.name(), "links": links, "count": links.links().len(),
                            "up": up, "down": down}),
-                    r.err(),
+                    said(r),
                 );
             }
             Fault::FlakyLink {
@@ -268,7 +269,7 @@ impl Nemesis {
                     "start-flaky-link",
                     json!({"kind": shape.name(), "links": links, "count": links.links().len(),
                            "reset_mean_ms": flaky.reset_mean_ms}),
-                    r.err(),
+                    said(r),
                 );
             }
             Fault::Leader { schedule, crash } => {
@@ -304,7 +305,7 @@ impl Nemesis {
         log.record(
             "start-partition",
             json!({"kind": kind, "grudge": grudge, "links": grudge.links().len()}),
-            res.err(),
+            said(res),
         );
     }
 
@@ -333,7 +334,7 @@ impl Nemesis {
         let mut errors: Vec<String> = err.into_iter().collect();
         for n in hit {
             if let Err(e) = cluster.kill(n).await {
-                errors.push(e);
+                errors.push(e.to_string());
             }
         }
         match crash {
@@ -350,7 +351,7 @@ impl Nemesis {
                         Ok(r) => {
                             dropped.insert(n.clone(), r);
                         }
-                        Err(e) => errors.push(e),
+                        Err(e) => errors.push(e.to_string()),
                     }
                 }
                 value["torn"] = json!(torn.is_some());
@@ -375,7 +376,7 @@ impl Nemesis {
         let mut errors: Vec<String> = err.into_iter().collect();
         for n in hit {
             if let Err(e) = cluster.pause(n).await {
-                errors.push(e);
+                errors.push(e.to_string());
             }
         }
         self.damage.paused.extend(hit.iter().cloned());
@@ -396,24 +397,24 @@ impl Nemesis {
         let kinds = &self.plan.kinds;
         let mut errors = Vec::new();
         if let Err(e) = cluster.set_grudge(&Grudge::none()).await {
-            errors.push(e);
+            errors.push(e.to_string());
         }
         if kinds.contains(&FaultKind::SlowLink) || kinds.contains(&FaultKind::FlakyLink) {
             if let Err(e) = cluster.set_link_faults(&[]).await {
-                errors.push(e);
+                errors.push(e.to_string());
             }
         }
         for n in &nodes {
             if kinds.contains(&FaultKind::Clock) {
                 if let Err(e) = cluster.set_clock(n, None).await {
-                    errors.push(e);
+                    errors.push(e.to_string());
                 }
             }
             if let Err(e) = cluster.resume(n).await {
-                errors.push(e);
+                errors.push(e.to_string());
             }
             if let Err(e) = cluster.start(n).await {
-                errors.push(e);
+                errors.push(e.to_string());
             }
         }
         log.record("heal-all", json!({"nodes": nodes}), join_errors(errors));
@@ -434,4 +435,9 @@ fn join_errors(errors: Vec<String>) -> Option<String> {
     } else {
         Some(errors.join("; "))
     }
+}
+
+/// What went wrong, as the journal records it.
+fn said<T>(r: Result<T, ClusterError>) -> Option<String> {
+    r.err().map(|e| e.to_string())
 }

@@ -3,7 +3,7 @@
 //! cluster is exercised by the harness's tests with real processes).
 
 use super::*;
-use crate::{ClockChange, Flaky, LeaderSchedule, PartitionShape, Slow, Step};
+use crate::{ClockChange, ClusterError, Flaky, LeaderSchedule, PartitionShape, Slow, Step};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -42,28 +42,28 @@ impl Cluster for Recorded {
     fn node_names(&self) -> Vec<String> {
         (1..=5).map(|i| format!("n{i}")).collect()
     }
-    async fn set_grudge(&self, g: &Grudge) -> Result<(), String> {
+    async fn set_grudge(&self, g: &Grudge) -> Result<(), ClusterError> {
         self.act(format!("grudge {}", g.links().len()));
         self.state.lock().unwrap().grudge = g.clone();
         Ok(())
     }
-    async fn kill(&self, n: &str) -> Result<(), String> {
+    async fn kill(&self, n: &str) -> Result<(), ClusterError> {
         self.act(format!("kill {n}"));
         self.state.lock().unwrap().down.insert(n.to_string());
         Ok(())
     }
-    async fn start(&self, n: &str) -> Result<(), String> {
+    async fn start(&self, n: &str) -> Result<(), ClusterError> {
         if self.state.lock().unwrap().down.remove(n) {
             self.act(format!("start {n}"));
         }
         Ok(())
     }
-    async fn pause(&self, n: &str) -> Result<(), String> {
+    async fn pause(&self, n: &str) -> Result<(), ClusterError> {
         self.act(format!("pause {n}"));
         self.state.lock().unwrap().paused.insert(n.to_string());
         Ok(())
     }
-    async fn resume(&self, n: &str) -> Result<(), String> {
+    async fn resume(&self, n: &str) -> Result<(), ClusterError> {
         if self.state.lock().unwrap().paused.remove(n) {
             self.act(format!("resume {n}"));
         }
@@ -81,15 +81,15 @@ impl Cluster for Recorded {
             })
             .cloned()
     }
-    async fn lose_unsynced(&self, n: &str, torn: Option<u64>) -> Result<Value, String> {
+    async fn lose_unsynced(&self, n: &str, torn: Option<u64>) -> Result<Value, ClusterError> {
         self.act(format!("lose {n} torn={}", torn.is_some()));
         Ok(json!({"files": 1}))
     }
-    async fn set_clock(&self, n: &str, c: Option<&ClockChange>) -> Result<String, String> {
+    async fn set_clock(&self, n: &str, c: Option<&ClockChange>) -> Result<String, ClusterError> {
         self.act(format!("clock {n} {}", c.map_or("right", |c| c.name())));
         Ok("+0".into())
     }
-    async fn set_link_faults(&self, rules: &[LinkRule]) -> Result<(), String> {
+    async fn set_link_faults(&self, rules: &[LinkRule]) -> Result<(), ClusterError> {
         self.act(format!("links {}", rules.len()));
         self.state.lock().unwrap().rules = rules.to_vec();
         Ok(())

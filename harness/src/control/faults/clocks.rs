@@ -2,7 +2,7 @@
 //! (`nodes/<node>/faketime`), and the environment that makes the node's clocks follow it from
 //! its first start.
 
-use crate::control::{libfaketime, NodeClock, NodeLayout};
+use crate::control::{libfaketime, ControlError, NodeClock, NodeLayout};
 use nemeses::ClockChange;
 use std::sync::{Mutex, MutexGuard};
 
@@ -14,12 +14,12 @@ pub struct NodeClocks {
 impl NodeClocks {
     /// A control file for every node, written right (`+0`). Fails with one sentence when
     /// libfaketime is not installed.
-    pub fn create(layouts: &[NodeLayout]) -> Result<NodeClocks, String> {
+    pub fn create(layouts: &[NodeLayout]) -> Result<NodeClocks, ControlError> {
         let lib = libfaketime()?;
         let clocks = layouts
             .iter()
             .map(|l| NodeClock::new(&l.dir.join("faketime"), &lib).map(Mutex::new))
-            .collect::<Result<Vec<_>, String>>()?;
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(NodeClocks { clocks })
     }
 
@@ -33,7 +33,7 @@ impl NodeClocks {
     }
 
     /// Applies a change to node `i`'s clock (`None`: right again); returns the spec written.
-    pub fn set(&self, i: usize, change: Option<&ClockChange>) -> Result<String, String> {
+    pub fn set(&self, i: usize, change: Option<&ClockChange>) -> Result<String, ControlError> {
         self.lock(i).set(change)
     }
 }

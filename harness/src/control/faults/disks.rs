@@ -3,7 +3,7 @@
 //! cleanly at the end of the run, which leaves the node's files in `nodes/<node>/data` as
 //! ordinary files. The durable content lives in `nodes/<node>/faultfs-store` while mounted.
 
-use crate::control::NodeLayout;
+use crate::control::{ControlError, NodeLayout};
 use faultfs::Mount;
 use serde_json::{json, Value};
 use std::sync::{Mutex, MutexGuard};
@@ -17,12 +17,15 @@ pub struct NodeDisks {
 impl NodeDisks {
     /// Mounts a faultfs on every node's (empty) data directory. Fails with one sentence when
     /// FUSE cannot be used here.
-    pub fn mount(layouts: &[NodeLayout]) -> Result<NodeDisks, String> {
-        faultfs::check_available().map_err(|e| e.to_string())?;
+    pub fn mount(layouts: &[NodeLayout]) -> Result<NodeDisks, ControlError> {
+        faultfs::check_available()?;
         let mut mounts = Vec::new();
         for l in layouts {
             let m = Mount::new(&l.data_dir, &l.dir.join("faultfs-store"))
-                .map_err(|e| format!("cannot mount the fault filesystem for {}: {e}", l.name))?;
+                .map_err(|source| ControlError::Mount {
+                    node: l.name.clone(),
+                    source,
+                })?;
             mounts.push(Mutex::new(Some(m)));
         }
         Ok(NodeDisks {
@@ -37,12 +40,12 @@ impl NodeDisks {
 
     /// Drops what node `i` did not make durable (its process must be dead); with `torn`, keeps
     /// a torn prefix of each unsynced tail. Returns what was dropped, for the journal.
-    pub fn crash(&self, i: usize, torn: Option<u64>) -> Result<Value, String> {
+    pub fn crash(&self, i: usize, torn: Option<u64>) -> Result<Value, ControlError> {
         let mut g = self.lock(i);
         let m = g
             .as_mut()
-            .ok_or_else(|| format!("the fault filesystem of {} is unmounted", self.names[i]))?;
-        let r = m.crash(torn).map_err(|e| e.to_string())?;
+            .ok_or_else(|| ControlError::Unmounted(self.names[i].clone()))?;
+        let r = m.crash(torn)?;
         Ok(json!({
             "bytes_dropped": r.bytes_dropped,
             "bytes_kept": r.reverted.iter().map(|f| f.kept_bytes).sum::<u64>(),
@@ -55,22 +58,19 @@ impl NodeDisks {
 
     /// Unmounts every node's filesystem cleanly (every node must have stopped): what the nodes
     /// wrote becomes ordinary files in their data directories.
-    pub fn unmount_all(&self) -> Result<(), String> {
+    pub fn unmount_all(&self) -> Result<(), ControlError> {
         let mut errors = Vec::new();
         for i in 0..self.mounts.len() {
             if let Some(m) = self.lock(i).take() {
                 if let Err(e) = m.unmount() {
-                    errors.push(format!("{}: {e}", self.names[i]));
+                    errors.push((self.names[i].clone(), e));
                 }
             }
         }
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(format!(
-                "cannot unmount the fault filesystems cleanly: {}",
-                errors.join("; ")
-            ))
+            Err(ControlError::Unmount(errors))
         }
     }
 }

@@ -9,17 +9,17 @@ mod disks;
 pub use clocks::NodeClocks;
 pub use disks::NodeDisks;
 
-use super::LocalCluster;
-use nemeses::{ClockChange, FaultKind, Grudge, LinkRule};
+use super::{ControlError, LocalCluster};
+use nemeses::{ClockChange, ClusterError, FaultKind, Grudge, LinkRule};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Whether this machine can inject every fault of `kinds`; the error is one sentence saying
 /// what is missing and what to do.
-pub fn check_available(kinds: &[FaultKind]) -> Result<(), String> {
+pub fn check_available(kinds: &[FaultKind]) -> Result<(), ControlError> {
     if kinds.contains(&FaultKind::LoseUnsynced) {
-        faultfs::check_available().map_err(|e| e.to_string())?;
+        faultfs::check_available()?;
     }
     if kinds.contains(&FaultKind::Clock) {
         super::libfaketime()?;
@@ -51,7 +51,7 @@ impl FaultCluster {
     pub fn prepare(
         cluster: Arc<LocalCluster>,
         kinds: &[FaultKind],
-    ) -> Result<FaultCluster, String> {
+    ) -> Result<FaultCluster, ControlError> {
         let layouts = cluster.layouts().to_vec();
         let disks = if kinds.contains(&FaultKind::LoseUnsynced) {
             Some(NodeDisks::mount(&layouts)?)
@@ -79,11 +79,11 @@ impl FaultCluster {
         &self.cluster
     }
 
-    fn index(&self, node: &str) -> Result<usize, String> {
+    fn index(&self, node: &str) -> Result<usize, ControlError> {
         self.names
             .iter()
             .position(|n| n == node)
-            .ok_or_else(|| format!("node {node:?} is not part of the cluster"))
+            .ok_or_else(|| ControlError::NodeNotFound(node.to_string()))
     }
 
     /// For test.json.
@@ -96,7 +96,7 @@ impl FaultCluster {
 
     /// Ends the run's fault machinery once every node has stopped: unmounts the fault
     /// filesystems cleanly (the nodes' files stay in their data directories).
-    pub fn finish(&self) -> Result<(), String> {
+    pub fn finish(&self) -> Result<(), ControlError> {
         match &self.disks {
             Some(d) => d.unmount_all(),
             None => Ok(()),
@@ -109,23 +109,23 @@ impl nemeses::Cluster for FaultCluster {
         self.names.clone()
     }
 
-    async fn set_grudge(&self, grudge: &Grudge) -> Result<(), String> {
+    async fn set_grudge(&self, grudge: &Grudge) -> Result<(), ClusterError> {
         self.cluster.set_grudge(grudge).await
     }
 
-    async fn kill(&self, node: &str) -> Result<(), String> {
+    async fn kill(&self, node: &str) -> Result<(), ClusterError> {
         self.cluster.kill(node).await
     }
 
-    async fn start(&self, node: &str) -> Result<(), String> {
+    async fn start(&self, node: &str) -> Result<(), ClusterError> {
         self.cluster.start(node).await
     }
 
-    async fn pause(&self, node: &str) -> Result<(), String> {
+    async fn pause(&self, node: &str) -> Result<(), ClusterError> {
         self.cluster.pause(node).await
     }
 
-    async fn resume(&self, node: &str) -> Result<(), String> {
+    async fn resume(&self, node: &str) -> Result<(), ClusterError> {
         self.cluster.resume(node).await
     }
 
@@ -133,25 +133,33 @@ impl nemeses::Cluster for FaultCluster {
         self.cluster.leader().await
     }
 
-    async fn lose_unsynced(&self, node: &str, torn: Option<u64>) -> Result<Value, String> {
+    async fn lose_unsynced(&self, node: &str, torn: Option<u64>) -> Result<Value, ClusterError> {
         let i = self.index(node)?;
-        let disks = self.disks.as_ref().ok_or_else(|| {
-            format!("{node}'s data directory is not on a fault filesystem (the run did not ask for lose-unsynced)")
+        let disks = self.disks.as_ref().ok_or_else(|| ControlError::NoFaultFs {
+            node: node.to_string(),
         })?;
         // Dead and reaped before its disk crashes.
         self.cluster.kill(node).await?;
-        disks.crash(i, torn)
+        Ok(disks.crash(i, torn)?)
     }
 
-    async fn set_clock(&self, node: &str, change: Option<&ClockChange>) -> Result<String, String> {
+    async fn set_clock(
+        &self,
+        node: &str,
+        change: Option<&ClockChange>,
+    ) -> Result<String, ClusterError> {
         let i = self.index(node)?;
-        let clocks = self.clocks.as_ref().ok_or_else(|| {
-            format!("{node} does not run under libfaketime (the run did not ask for clock faults)")
+        let clocks = self.clocks.as_ref().ok_or_else(|| ControlError::NoClockControl {
+            node: node.to_string(),
         })?;
-        clocks.set(i, change)
+        Ok(clocks.set(i, change)?)
     }
 
-    async fn set_link_faults(&self, rules: &[LinkRule]) -> Result<(), String> {
-        self.cluster.proxy().set_link_faults(rules)
+    async fn set_link_faults(&self, rules: &[LinkRule]) -> Result<(), ClusterError> {
+        Ok(self
+            .cluster
+            .proxy()
+            .set_link_faults(rules)
+            .map_err(ControlError::from)?)
     }
 }

@@ -56,7 +56,36 @@ enum End {
     Exited(Option<i32>),
     Deadline,
     Interrupted,
-    SpawnFailed(String),
+    SpawnFailed(SpawnError),
+}
+
+/// Why a child run could not be started (recorded as the run's reason).
+#[derive(Debug, thiserror::Error)]
+enum SpawnError {
+    #[error("cannot create the run's store {}: {source}", .path.display())]
+    Store {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot create {}: {source}", .path.display())]
+    Output {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot share {}: {source}", .path.display())]
+    Share {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start {}: {source}", .exe.display())]
+    Start {
+        exe: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 /// Runs the child to its end (or its deadline, or an interrupt) and reads what it found.
@@ -106,7 +135,7 @@ pub async fn run(c: &ChildRun, mut interrupted: watch::Receiver<bool>) -> RunRec
     };
     let said = last_error_line(&output);
     match end {
-        End::SpawnFailed(e) => rec.reason = Some(e),
+        End::SpawnFailed(e) => rec.reason = Some(e.to_string()),
         End::Deadline => {
             rec.reason = Some(format!(
                 "stopped at its deadline of {:.0} s (time limit + recovery + check budget): the run's process group was killed",
@@ -152,15 +181,20 @@ pub async fn run(c: &ChildRun, mut interrupted: watch::Receiver<bool>) -> RunRec
     rec
 }
 
-fn spawn(c: &ChildRun, store: &Path) -> Result<tokio::process::Child, String> {
-    std::fs::create_dir_all(store)
-        .map_err(|e| format!("cannot create the run's store {}: {e}", store.display()))?;
+fn spawn(c: &ChildRun, store: &Path) -> Result<tokio::process::Child, SpawnError> {
+    std::fs::create_dir_all(store).map_err(|source| SpawnError::Store {
+        path: store.to_path_buf(),
+        source,
+    })?;
     let out_path = store.join(OUTPUT);
-    let out = std::fs::File::create(&out_path)
-        .map_err(|e| format!("cannot create {}: {e}", out_path.display()))?;
-    let err = out
-        .try_clone()
-        .map_err(|e| format!("cannot share {}: {e}", out_path.display()))?;
+    let out = std::fs::File::create(&out_path).map_err(|source| SpawnError::Output {
+        path: out_path.clone(),
+        source,
+    })?;
+    let err = out.try_clone().map_err(|source| SpawnError::Share {
+        path: out_path.clone(),
+        source,
+    })?;
     let mut cmd = tokio::process::Command::new(&c.exe);
     cmd.arg("test")
         .args(&c.args)
@@ -174,6 +208,8 @@ fn spawn(c: &ChildRun, store: &Path) -> Result<tokio::process::Child, String> {
         .stderr(Stdio::from(err))
         .process_group(0)
         .kill_on_drop(true);
-    cmd.spawn()
-        .map_err(|e| format!("cannot start {}: {e}", c.exe.display()))
+    cmd.spawn().map_err(|source| SpawnError::Start {
+        exe: c.exe.clone(),
+        source,
+    })
 }

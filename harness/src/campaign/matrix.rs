@@ -28,10 +28,24 @@ pub struct Shard {
     pub count: usize,
 }
 
+/// A matrix argument that cannot be used (bad input).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MatrixError {
+    #[error("--shard {0:?} must be I/N with 1 <= I <= N, e.g. 2/4")]
+    Shard(String),
+    /// `listed` is each system's bugs, `system: a, b`.
+    #[error("--bug {bug:?} is not a bug of {}; the bugs are ({})", .systems.join(" or "), .listed.join("; "))]
+    UnknownBug {
+        bug: String,
+        systems: Vec<String>,
+        listed: Vec<String>,
+    },
+}
+
 impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Shard, String> {
-        let bad = || format!("--shard {s:?} must be I/N with 1 <= I <= N, e.g. 2/4");
+    type Err = MatrixError;
+    fn from_str(s: &str) -> Result<Shard, MatrixError> {
+        let bad = || MatrixError::Shard(s.to_string());
         let (i, n) = s.split_once('/').ok_or_else(bad)?;
         let index: usize = i.trim().parse().map_err(|_| bad())?;
         let count: usize = n.trim().parse().map_err(|_| bad())?;
@@ -62,7 +76,7 @@ pub fn bugs_per_system(
     systems: &[String],
     asked: Option<&[String]>,
     listed: &BTreeMap<String, Vec<String>>,
-) -> Result<BTreeMap<String, Vec<String>>, String> {
+) -> Result<BTreeMap<String, Vec<String>>, MatrixError> {
     let mut out = BTreeMap::new();
     for s in systems {
         let known = listed.get(s).cloned().unwrap_or_default();
@@ -79,7 +93,7 @@ pub fn bugs_per_system(
     if let Some(a) = asked {
         for b in a.iter().filter(|b| *b != NO_BUG) {
             if !listed.values().any(|l| l.contains(b)) {
-                let all: Vec<String> = systems
+                let listed: Vec<String> = systems
                     .iter()
                     .map(|s| {
                         format!(
@@ -88,11 +102,11 @@ pub fn bugs_per_system(
                         )
                     })
                     .collect();
-                return Err(format!(
-                    "--bug {b:?} is not a bug of {}; the bugs are ({})",
-                    systems.join(" or "),
-                    all.join("; ")
-                ));
+                return Err(MatrixError::UnknownBug {
+                    bug: b.clone(),
+                    systems: systems.to_vec(),
+                    listed,
+                });
             }
         }
     }
@@ -169,7 +183,9 @@ mod tests {
         let b = bugs_per_system(&systems, Some(&asked), &zoo()).unwrap();
         assert_eq!(b["raft"], ["none", "no-noop"]);
         assert_eq!(b["zab"], ["none", "ZOOKEEPER-335"]);
-        let e = bugs_per_system(&systems, Some(&list("nope")), &zoo()).unwrap_err();
+        let e = bugs_per_system(&systems, Some(&list("nope")), &zoo())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("\"nope\"") && e.contains("local-read"), "{e}");
     }
 
@@ -202,7 +218,7 @@ mod tests {
     fn shard_arguments_parse_or_say_what_is_expected() {
         assert_eq!("2/4".parse::<Shard>(), Ok(Shard { index: 2, count: 4 }));
         for bad in ["0/4", "5/4", "1/0", "x", "1/", "/3", "-1/2"] {
-            let e = bad.parse::<Shard>().unwrap_err();
+            let e = bad.parse::<Shard>().unwrap_err().to_string();
             assert!(e.contains("I/N"), "{e}");
         }
     }

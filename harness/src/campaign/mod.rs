@@ -206,7 +206,7 @@ pub fn plan(a: &CampaignArgs) -> Result<Plan, HarnessError> {
         .as_deref()
         .map(str::parse::<Shard>)
         .transpose()
-        .map_err(bad)?;
+        .map_err(|e| bad(e.to_string()))?;
     let asked = (!a.zoo).then(|| list(&a.bug));
     if asked.as_ref().is_some_and(|b| b.is_empty()) {
         return Err(bad(
@@ -223,7 +223,8 @@ pub fn plan(a: &CampaignArgs) -> Result<Plan, HarnessError> {
             listed.insert(s.clone(), list_bugs(s, a.bin_dir.as_deref())?);
         }
     }
-    let bugs = matrix::bugs_per_system(&systems, asked.as_deref(), &listed).map_err(bad)?;
+    let bugs = matrix::bugs_per_system(&systems, asked.as_deref(), &listed)
+        .map_err(|e| bad(e.to_string()))?;
     let seeds: Vec<u64> = (0..a.seeds).map(|i| a.seed.wrapping_add(i)).collect();
     let deadline = a
         .deadline

@@ -8,7 +8,11 @@ use std::process::Command;
 /// Finds `bin` (of cargo package `package`). `dir` overrides the search. As a last resort, when
 /// the workspace this binary was built from is still there, runs
 /// `cargo build -p <package> --bin <bin>` in the same profile and uses the result.
-pub fn locate_binary(bin: &str, package: &str, dir: Option<&Path>) -> Result<PathBuf, ControlError> {
+pub fn locate_binary(
+    bin: &str,
+    package: &str,
+    dir: Option<&Path>,
+) -> Result<PathBuf, ControlError> {
     let mut candidates = Vec::new();
     if let Some(d) = dir {
         // Nodes start in their own directories: a relative --bin-dir must be made absolute here.
@@ -39,11 +43,7 @@ pub fn locate_binary(bin: &str, package: &str, dir: Option<&Path>) -> Result<Pat
     build_with_cargo(bin, package, exe.as_deref())
 }
 
-fn build_with_cargo(
-    bin: &str,
-    package: &str,
-    exe: Option<&Path>,
-) -> Result<PathBuf, ControlError> {
+fn build_with_cargo(bin: &str, package: &str, exe: Option<&Path>) -> Result<PathBuf, ControlError> {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     if !workspace.join("Cargo.toml").is_file() {
         return Err(ControlError::BinaryNotFound {
@@ -61,12 +61,10 @@ fn build_with_cargo(
     if release {
         cmd.arg("--release");
     }
-    let status = cmd
-        .status()
-        .map_err(|source| ControlError::Cargo {
-            bin: bin.to_string(),
-            source,
-        })?;
+    let status = cmd.status().map_err(|source| ControlError::Cargo {
+        bin: bin.to_string(),
+        source,
+    })?;
     if !status.success() {
         return Err(ControlError::CargoFailed {
             bin: bin.to_string(),

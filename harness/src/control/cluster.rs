@@ -35,13 +35,13 @@ impl LocalCluster {
         let mut layouts = Vec::new();
         let net = super::layout::cluster_net();
         for i in 0..n {
-            layouts.push(
-                NodeLayout::new(i, net, run_dir).map_err(|source| ControlError::Layout {
+            layouts.push(NodeLayout::new(i, net, run_dir).map_err(|source| {
+                ControlError::Layout {
                     node: i + 1,
                     dir: run_dir.to_path_buf(),
                     source,
-                })?,
-            );
+                }
+            })?);
         }
         let names: Vec<String> = layouts.iter().map(|l| l.name.clone()).collect();
         let peers: Vec<SocketAddr> = layouts.iter().map(|l| l.peer_addr).collect();
@@ -145,11 +145,7 @@ impl LocalCluster {
     }
 
     /// A node's answer to the `status` op, as its descriptor reads it.
-    pub async fn status(
-        &self,
-        i: usize,
-        timeout: Duration,
-    ) -> Result<wire::Status, ControlError> {
+    pub async fn status(&self, i: usize, timeout: Duration) -> Result<wire::Status, ControlError> {
         self.system
             .status(self.layouts[i].client_addr, timeout)
             .await

@@ -9,29 +9,42 @@
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command};
 use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
+use std::sync::Mutex;
 
 type Job = (Command, mpsc::Sender<std::io::Result<Child>>);
 
-fn spawner() -> &'static Mutex<mpsc::Sender<Job>> {
-    static SPAWNER: OnceLock<Mutex<mpsc::Sender<Job>>> = OnceLock::new();
-    SPAWNER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("faultline-spawner".into())
-            .spawn(move || {
-                for (mut cmd, reply) in rx {
-                    let _ = reply.send(cmd.spawn());
-                }
-                // The harness is exiting: park forever rather than let this thread's death
-                // kill nodes early in some unusual shutdown order.
-                loop {
-                    std::thread::park();
-                }
-            })
-            .expect("spawning a thread");
-        Mutex::new(tx)
-    })
+/// The spawner thread's queue, started on first use. A thread that cannot be started is an
+/// error of this spawn (the harness's failure, not a panic); the next spawn tries again.
+fn send_to_spawner(job: Job) -> std::io::Result<()> {
+    static SPAWNER: Mutex<Option<mpsc::Sender<Job>>> = Mutex::new(None);
+    let mut spawner = SPAWNER.lock().unwrap_or_else(|e| e.into_inner());
+    let tx = match spawner.take() {
+        Some(tx) => tx,
+        None => start_spawner()?,
+    };
+    let sent = tx
+        .send(job)
+        .map_err(|_| std::io::Error::other("the spawner thread is gone"));
+    *spawner = Some(tx);
+    sent
+}
+
+fn start_spawner() -> std::io::Result<mpsc::Sender<Job>> {
+    let (tx, rx) = mpsc::channel::<Job>();
+    std::thread::Builder::new()
+        .name("faultline-spawner".into())
+        .spawn(move || {
+            for (mut cmd, reply) in rx {
+                let _ = reply.send(cmd.spawn());
+            }
+            // The harness is exiting: park forever rather than let this thread's death
+            // kill nodes early in some unusual shutdown order.
+            loop {
+                std::thread::park();
+            }
+        })
+        .map_err(|e| std::io::Error::other(format!("cannot start the spawner thread: {e}")))?;
+    Ok(tx)
 }
 
 /// Spawns `cmd` in its own process group, with the parent-death signal set.
@@ -52,11 +65,7 @@ pub fn spawn_guarded(mut cmd: Command) -> std::io::Result<Child> {
         });
     }
     let (tx, rx) = mpsc::channel();
-    spawner()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .send((cmd, tx))
-        .map_err(|_| std::io::Error::other("the spawner thread is gone"))?;
+    send_to_spawner((cmd, tx))?;
     rx.recv()
         .map_err(|_| std::io::Error::other("the spawner thread is gone"))?
 }

@@ -132,8 +132,8 @@ impl DbError {
 #[derive(Debug, thiserror::Error)]
 pub enum StatusError {
     /// No answer: the node is down, paused or cut off.
-    #[error("{0}")]
-    Unreachable(String),
+    #[error(transparent)]
+    Unreachable(#[from] workloads::client::ConnError),
     #[error(transparent)]
     Status(#[from] wire::StatusError),
 }

@@ -57,13 +57,13 @@ pub(super) async fn run_async(
     });
     let run = RunDir::create(&args.store, &cfg.name)?;
     let run_dir = run.path().to_path_buf();
-    let log = Arc::new(
-        RunLog::create(&run_dir.join("log.txt"))
-            .map_err(|source| RunError::Log {
+    let log =
+        Arc::new(
+            RunLog::create(&run_dir.join("log.txt")).map_err(|source| RunError::Log {
                 dir: run_dir.clone(),
                 source,
             })?,
-    );
+        );
     eprintln!("faultline: run directory {}", run_dir.display());
     for m in faults::remove_leftovers() {
         log.line(&format!(
@@ -179,8 +179,7 @@ pub(super) async fn run_async(
     let start = Instant::now();
     let start_wall = std::time::SystemTime::now();
     let journal = Arc::new(
-        Journal::create(&run_dir.join("history.jsonl"), start)
-            .map_err(RunError::Journal)?,
+        Journal::create(&run_dir.join("history.jsonl"), start).map_err(RunError::Journal)?,
     );
     let progress = Progress::start(journal.clone(), start, time_limit);
     let clients = cfg.system.clients(
@@ -310,9 +309,7 @@ pub(super) async fn run_async(
         ));
     }
     drop(progress);
-    let jstats = journal
-        .close()
-        .map_err(RunError::JournalWrite)?;
+    let jstats = journal.close().map_err(RunError::JournalWrite)?;
     let elapsed = start.elapsed();
     if let Some(c) = &cluster {
         c.stop_all(Duration::from_secs(3));

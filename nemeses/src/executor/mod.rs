@@ -14,9 +14,8 @@ mod leader;
 mod tests;
 
 use crate::{
-    ClusterError,
-    split_by_direction, Cluster, Crash, Fault, FaultKind, Grudge, LinkFault, LinkRule, NemesisLog,
-    NodeChoice, NodeTarget, Plan, Restart, StepAction,
+    split_by_direction, Cluster, ClusterError, Crash, Fault, FaultKind, Grudge, LinkFault,
+    LinkRule, NemesisLog, NodeChoice, NodeTarget, Plan, Restart, StepAction,
 };
 use damage::Damage;
 use serde_json::{json, Value};

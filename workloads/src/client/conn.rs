@@ -8,6 +8,33 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 use wire::{Op, Request, Response};
 
+/// Why a request on a connection got no response (one sentence each).
+#[derive(Debug, thiserror::Error)]
+pub enum ConnError {
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("connection broken while sending: {0}")]
+    Send(#[source] std::io::Error),
+    #[error("connection broken while waiting for the response: {0}")]
+    Receive(#[source] std::io::Error),
+    #[error("connection closed by the node before it answered")]
+    Closed,
+    #[error("the node sent a response line over 1 MiB or cut it short")]
+    LineTooLong,
+    /// A line that is not a Contract 2 response (wire's sentence).
+    #[error("{0}")]
+    BadResponse(String),
+    /// The node answered with no id: it could not read the request.
+    #[error("the node could not read the request: {0}")]
+    Unreadable(String),
+    #[error("no answer from {addr} within {timeout:?}")]
+    Timeout { addr: SocketAddr, timeout: Duration },
+}
+
 /// A connection with one request outstanding at a time.
 pub struct LineConn {
     reader: BufReader<OwnedReadHalf>,
@@ -30,35 +57,36 @@ impl LineConn {
     }
 
     /// Sends one request and waits for the response with its id (responses to other ids, left
-    /// over from abandoned requests, are skipped). Errors are one sentence.
-    pub async fn call(&mut self, op: Op) -> Result<Response, String> {
+    /// over from abandoned requests, are skipped).
+    pub async fn call(&mut self, op: Op) -> Result<Response, ConnError> {
         let id = self.next_id;
         self.next_id += 1;
         let req = Request { id, rid: None, op };
         self.writer
             .write_all(req.to_line().as_bytes())
             .await
-            .map_err(|e| format!("connection broken while sending: {e}"))?;
+            .map_err(ConnError::Send)?;
         loop {
             self.buf.clear();
             let n = (&mut self.reader)
                 .take(wire::MAX_LINE as u64 + 2)
                 .read_until(b'\n', &mut self.buf)
                 .await
-                .map_err(|e| format!("connection broken while waiting for the response: {e}"))?;
+                .map_err(ConnError::Receive)?;
             if n == 0 {
-                return Err("connection closed by the node before it answered".into());
+                return Err(ConnError::Closed);
             }
             if self.buf.last() != Some(&b'\n') {
-                return Err("the node sent a response line over 1 MiB or cut it short".into());
+                return Err(ConnError::LineTooLong);
             }
-            let resp = wire::parse_response(self.buf.trim_ascii_end())?;
+            let resp =
+                wire::parse_response(self.buf.trim_ascii_end()).map_err(ConnError::BadResponse)?;
             if resp.id == Some(id) {
                 return Ok(resp);
             }
             if resp.id.is_none() && !resp.ok {
                 let msg = resp.error.map(|e| e.message).unwrap_or_default();
-                return Err(format!("the node could not read the request: {msg}"));
+                return Err(ConnError::Unreadable(msg));
             }
         }
     }
@@ -67,15 +95,15 @@ impl LineConn {
 use tokio::io::AsyncReadExt;
 
 /// Opens a connection, sends one request, and closes: for status probes.
-pub async fn call_once(addr: SocketAddr, op: Op, timeout: Duration) -> Result<Response, String> {
+pub async fn call_once(addr: SocketAddr, op: Op, timeout: Duration) -> Result<Response, ConnError> {
     let fut = async {
         let mut c = LineConn::connect(addr)
             .await
-            .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+            .map_err(|source| ConnError::Connect { addr, source })?;
         c.call(op).await
     };
     match tokio::time::timeout(timeout, fut).await {
         Ok(r) => r,
-        Err(_) => Err(format!("no answer from {addr} within {timeout:?}")),
+        Err(_) => Err(ConnError::Timeout { addr, timeout }),
     }
 }

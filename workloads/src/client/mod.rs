@@ -11,7 +11,7 @@ mod session;
 mod zab;
 
 pub use boxed::BoxClient;
-pub use conn::{call_once, LineConn};
+pub use conn::{call_once, ConnError, LineConn};
 pub use memory::{MemoryClient, MemorySystem};
 pub use raft::RaftClient;
 pub use session::{CallError, Endpoint, Session};

@@ -68,7 +68,7 @@ impl Session {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 self.conn = None;
-                return Err(CallError::Io(e));
+                return Err(CallError::Io(e.to_string()));
             }
             Err(_) => {
                 self.conn = None;

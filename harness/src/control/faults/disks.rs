@@ -21,11 +21,12 @@ impl NodeDisks {
         faultfs::check_available()?;
         let mut mounts = Vec::new();
         for l in layouts {
-            let m = Mount::new(&l.data_dir, &l.dir.join("faultfs-store"))
-                .map_err(|source| ControlError::Mount {
+            let m = Mount::new(&l.data_dir, &l.dir.join("faultfs-store")).map_err(|source| {
+                ControlError::Mount {
                     node: l.name.clone(),
                     source,
-                })?;
+                }
+            })?;
             mounts.push(Mutex::new(Some(m)));
         }
         Ok(NodeDisks {

@@ -149,9 +149,12 @@ impl nemeses::Cluster for FaultCluster {
         change: Option<&ClockChange>,
     ) -> Result<String, ClusterError> {
         let i = self.index(node)?;
-        let clocks = self.clocks.as_ref().ok_or_else(|| ControlError::NoClockControl {
-            node: node.to_string(),
-        })?;
+        let clocks = self
+            .clocks
+            .as_ref()
+            .ok_or_else(|| ControlError::NoClockControl {
+                node: node.to_string(),
+            })?;
         Ok(clocks.set(i, change)?)
     }
 

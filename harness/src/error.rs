@@ -23,6 +23,17 @@ pub enum Kind {
     Harness,
 }
 
+impl Kind {
+    /// The user's fault when `bad_input`, else the harness's.
+    fn bad_input_if(bad_input: bool) -> Kind {
+        if bad_input {
+            Kind::BadInput
+        } else {
+            Kind::Harness
+        }
+    }
+}
+
 /// Any error a command of the harness ends with.
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {
@@ -58,21 +69,11 @@ impl HarnessError {
         match self {
             HarnessError::BadArgument(_) => Kind::BadInput,
             HarnessError::Store(e) | HarnessError::Analysis(AnalysisError::Store(e)) => {
-                if e.is_write() {
-                    Kind::Harness
-                } else {
-                    Kind::BadInput
-                }
+                Kind::bad_input_if(!e.is_write())
             }
             HarnessError::Analysis(AnalysisError::Suite(_)) => Kind::BadInput,
             HarnessError::Args(_) => Kind::BadInput,
-            HarnessError::Db(e) => {
-                if e.is_bad_input() {
-                    Kind::BadInput
-                } else {
-                    Kind::Harness
-                }
-            }
+            HarnessError::Db(e) => Kind::bad_input_if(e.is_bad_input()),
             HarnessError::Control(_)
             | HarnessError::Run(_)
             | HarnessError::Runtime(_)
@@ -97,5 +98,74 @@ pub fn exit(command: &str, result: Result<Validity, HarnessError>) -> ExitCode {
             eprintln!("faultline {command}: {e}");
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn io() -> std::io::Error {
+        std::io::Error::from(std::io::ErrorKind::PermissionDenied)
+    }
+
+    #[test]
+    fn kinds_map_to_contract_4_codes() {
+        let bad: Vec<HarnessError> = vec![
+            ArgsError::Concurrency.into(),
+            ArgsError::Unavailable(ControlError::NoFaketime).into(),
+            crate::db::find("etcd").unwrap_err().into(),
+            HarnessError::BadArgument("x".into()),
+        ];
+        for e in bad {
+            assert_eq!(e.exit_code(), EXIT_BAD_INPUT, "{e}");
+        }
+        let harness: Vec<HarnessError> = vec![
+            ControlError::Spawn {
+                node: "n1".into(),
+                source: io(),
+            }
+            .into(),
+            DbError::ListBugs {
+                binary: "raft-node".into(),
+                source: io(),
+            }
+            .into(),
+            RunError::InterruptedBeforeReady.into(),
+            RunError::NotReady(ControlError::NoLeader(Duration::from_secs(1))).into(),
+            HarnessError::Runtime(io()),
+        ];
+        for e in harness {
+            assert_eq!(e.exit_code(), EXIT_HARNESS, "{e}");
+        }
+    }
+
+    #[test]
+    fn messages_say_what_and_where() {
+        let e = ControlError::NoAnswer {
+            missing: vec!["n2".into(), "n4".into()],
+            timeout: Duration::from_secs(30),
+        };
+        assert_eq!(
+            e.to_string(),
+            "nodes n2, n4 did not answer status within 30s (see their logs under nodes/)"
+        );
+        let e = RunError::NotReady(ControlError::NoLeader(Duration::from_secs(5)));
+        assert_eq!(
+            e.to_string(),
+            "the cluster did not come up: no leader emerged within 5s"
+        );
+        let e = ControlError::Signal {
+            node: "n3".into(),
+            action: "pause",
+            source: io(),
+        };
+        assert_eq!(e.to_string(), "cannot pause n3: permission denied");
+        let e: nemeses::ClusterError = ControlError::NodeNotFound("n9".into()).into();
+        assert!(matches!(e, nemeses::ClusterError::UnknownNode(_)));
+        assert_eq!(e.to_string(), "node \"n9\" is not part of the cluster");
+        let e: nemeses::ClusterError = ControlError::NotRunning { node: "n1".into() }.into();
+        assert_eq!(e.to_string(), "n1 is not running; cannot pause it");
     }
 }

@@ -350,14 +350,26 @@ fn acknowledged_writes_survive_kill_9_of_every_node_under_load() {
     kill_all_under_load(&[]).unwrap();
 }
 
-/// `--bug unsynced-ack` acknowledges before fsync: the same test must catch it (run by hand:
-/// `cargo test -p raft --test cluster -- --ignored`; a run can, rarely, miss it).
+/// `--bug unsynced-ack` acknowledges before fsync: the same test must catch it. One run misses
+/// it about one time in five (measured: caught in 8 of 10), so up to four runs are made and one
+/// must catch it.
 #[test]
-#[ignore]
 fn bug_unsynced_ack_is_caught() {
-    let r = kill_all_under_load(&["--bug", "unsynced-ack"]);
-    eprintln!("{r:?}");
-    assert!(r.is_err(), "lost writes went unnoticed");
+    caught_within(4, || kill_all_under_load(&["--bug", "unsynced-ack"]));
+}
+
+/// Runs `attempt` until it reports the bug (an error), at most `n` times.
+fn caught_within(n: usize, attempt: impl Fn() -> Result<(), String>) {
+    for i in 1..=n {
+        match attempt() {
+            Err(e) => {
+                eprintln!("caught on run {i} of at most {n}: {e}");
+                return;
+            }
+            Ok(()) => eprintln!("run {i} of at most {n} missed the bug"),
+        }
+    }
+    panic!("the bug went unnoticed in {n} runs");
 }
 
 fn kill_all_under_load(extra: &[&str]) -> Result<(), String> {
@@ -443,16 +455,10 @@ fn definite_errors_never_take_effect_under_kills_and_partitions() {
 }
 
 /// `--bug definite-timeout` calls unknown outcomes definite failures: the same test must catch
-/// it (run by hand with `-- --ignored`; a run can, rarely, miss it).
+/// it; a run can miss it, so up to four runs are made and one must catch it.
 #[test]
-#[ignore]
 fn bug_definite_timeout_is_caught() {
-    let r = chaos(&["--bug", "definite-timeout"]);
-    eprintln!("{r:?}");
-    assert!(
-        r.is_err(),
-        "definite failures that took effect went unnoticed"
-    );
+    caught_within(4, || chaos(&["--bug", "definite-timeout"]));
 }
 
 fn chaos(extra: &[&str]) -> Result<(), String> {

@@ -6,11 +6,13 @@
 
 mod consistency_support;
 
-use checkers::causal::{check, CausalModel};
+use checkers::causal::{check, check_memory, CausalModel};
+use checkers::memory::Memory;
 use checkers::sequential::Budget;
+use checkers::Validity;
 use consistency_support::agree::{agree, MIX};
 use consistency_support::oracle;
-use consistency_support::store::Params;
+use consistency_support::store::{generate, Params};
 use histories::{History, OpStatus};
 use std::collections::HashMap;
 
@@ -106,6 +108,84 @@ fn sequential_agrees_with_oracle_under_retired_ids() {
     agrees(
         "sequential",
         |h| checkers::sequential::check(h, &Budget::default()).valid,
+        oracle::sequential,
+    );
+}
+
+/// Over linked chains (processes packed onto as few chains as real time allows, the form wide
+/// histories are checked in) a checker may only say valid when the oracle does, never invalid,
+/// and must still decide most histories the oracle finds valid.
+fn linked_sound(
+    model: &str,
+    checker: impl Fn(&History, &Memory) -> Validity,
+    o: fn(&History) -> bool,
+) {
+    let (mut valid, mut oracle_valid, mut unknown, mut linked) = (0, 0, 0, 0);
+    for &(kind, count) in &MIX {
+        for seed in 0..count {
+            let h = retire(&generate(kind, seed, &Params::default()).history());
+            let m = Memory::from_history_linked(&h).expect("differentiated");
+            assert!(m.linked);
+            if m.chains.len() < h.processes() {
+                linked += 1;
+            }
+            let want = o(&h);
+            oracle_valid += usize::from(want);
+            match checker(&h, &m) {
+                Validity::Valid => {
+                    assert!(want, "{model}: {kind:?} seed {seed}: valid over linked chains, the oracle says invalid");
+                    valid += 1;
+                }
+                Validity::Invalid => {
+                    panic!("{model}: {kind:?} seed {seed}: invalid over linked chains")
+                }
+                Validity::Unknown => unknown += 1,
+            }
+        }
+    }
+    eprintln!("{model}: linked chains: {valid} of {oracle_valid} valid histories decided valid, {unknown} unknown, {linked} histories with fewer chains than processes");
+    assert!(
+        linked > 3000,
+        "linking must shorten most histories' chains ({linked})"
+    );
+    assert!(
+        2 * valid >= oracle_valid,
+        "{model}: only {valid} of {oracle_valid} valid histories decided over linked chains"
+    );
+}
+
+#[test]
+fn causal_models_over_linked_chains_are_sound() {
+    for (model, name, o) in [
+        (
+            CausalModel::Causal,
+            "causal",
+            oracle::causal as fn(&History) -> bool,
+        ),
+        (
+            CausalModel::CausalMemory,
+            "causal-memory",
+            oracle::causal_memory,
+        ),
+        (
+            CausalModel::CausalConvergence,
+            "causal-convergence",
+            oracle::causal_convergence,
+        ),
+    ] {
+        linked_sound(
+            name,
+            |h, m| check_memory(h, m, model, std::time::Instant::now()).valid,
+            o,
+        );
+    }
+}
+
+#[test]
+fn sequential_over_linked_chains_is_sound() {
+    linked_sound(
+        "sequential",
+        |h, m| checkers::sequential::check_memory(h, m, &Budget::default()).valid,
         oracle::sequential,
     );
 }

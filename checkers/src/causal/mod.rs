@@ -49,15 +49,24 @@ pub fn check(h: &History, model: CausalModel) -> ModelReport {
         Ok(m) => m,
         Err(e) => return ModelReport::unknown(model.model(), e.0, json!({})),
     };
-    let anomalies = violations(h, &m, model);
+    check_memory(h, &m, model, start)
+}
+
+/// Checks the memory view `m` of `h` against one causal model. Over linked chains
+/// ([`Memory::from_history_linked`]) only a valid verdict is one; a violation is unknown.
+pub fn check_memory(h: &History, m: &Memory, model: CausalModel, start: Instant) -> ModelReport {
+    let anomalies = violations(h, m, model);
     let stats = json!({
         "operations": m.len(),
-        "processes": m.chains.len(),
+        "processes": if m.linked { h.processes() } else { m.chains.len() },
+        "linked_chains": m.linked.then_some(m.chains.len()),
         "keys": m.keys.len(),
         "millis": start.elapsed().as_millis() as u64,
     });
     if anomalies.is_empty() {
         ModelReport::valid(model.model(), stats)
+    } else if m.linked {
+        ModelReport::unknown(model.model(), m.linked_reason(h.processes()), stats)
     } else {
         ModelReport::invalid(model.model(), anomalies, stats)
     }

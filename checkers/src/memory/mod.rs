@@ -84,6 +84,9 @@ pub struct Memory {
     pub readers: Vec<u32>,
     /// Per key: how many reads saw the initial value.
     pub init_readers: Vec<u32>,
+    /// Whether chains are *linked* processes ([`Memory::from_history_linked`]): then program
+    /// order along a chain is a superset of the history's, and only a consistent verdict holds.
+    pub linked: bool,
 }
 
 /// Why a history is outside what these checkers decide.
@@ -91,9 +94,38 @@ pub struct Memory {
 pub struct NotDecidable(pub String);
 
 impl Memory {
-    /// Builds the memory view of a history, or says why it cannot be built.
+    /// Builds the memory view of a history, or says why it cannot be built. One chain per
+    /// process; when vector clocks over that many processes would not fit (a long history in
+    /// which process ids retire), the chains are linked processes instead
+    /// ([`Memory::from_history_linked`]).
     pub fn from_history(h: &History) -> Result<Memory, NotDecidable> {
-        build(h)
+        match build(h, false) {
+            Err(Refusal::TooWide(_)) => build(h, true).map_err(Refusal::reason),
+            r => r.map_err(Refusal::reason),
+        }
+    }
+
+    /// The memory view with *linked* chains: processes are packed greedily, in order of their
+    /// first invocation, onto chains, a process going after one whose every operation had
+    /// completed (by file position) before the process began (an `info` one counts as ending
+    /// at its `info` line), so that the chains are about as many as the processes alive at any
+    /// time, not as the process ids. Program order along a chain is then a superset of the
+    /// history's program order (each process stays contiguous and in order, but a process
+    /// also follows the one before it on its chain), so every order the checks derive is a
+    /// superset of the true one. The bad patterns of the causal models are monotone in the
+    /// order and a sequential order respecting more constraints respects fewer, so a history
+    /// found consistent here is consistent; a violation found here may rest on an invented
+    /// link and proves nothing ([`Memory::linked_reason`]).
+    pub fn from_history_linked(h: &History) -> Result<Memory, NotDecidable> {
+        build(h, true).map_err(Refusal::reason)
+    }
+
+    /// Why a violation found over linked chains is not a verdict.
+    pub fn linked_reason(&self, processes: usize) -> String {
+        format!(
+            "the history has {processes} process ids, too many for exact vector clocks, so they were checked over {} linked chains (each process after one that had finished before it began); that over-approximation of program order proves histories consistent but found a violation that may rest on a link the history does not have; check a shorter history or one with fewer process ids",
+            self.chains.len()
+        )
     }
 
     pub fn len(&self) -> usize {
@@ -197,7 +229,68 @@ fn value_key(v: &Value) -> ValueKey {
 
 type FxMap<K, V> = crate::linear::values::FxMap<K, V>;
 
-fn build(h: &History) -> Result<Memory, NotDecidable> {
+/// Why [`build`] refused.
+enum Refusal {
+    /// Vector clocks over this many chains would not fit.
+    TooWide(NotDecidable),
+    Other(NotDecidable),
+}
+
+impl Refusal {
+    fn reason(self) -> NotDecidable {
+        match self {
+            Refusal::TooWide(e) | Refusal::Other(e) => e,
+        }
+    }
+}
+
+impl From<NotDecidable> for Refusal {
+    fn from(e: NotDecidable) -> Refusal {
+        Refusal::Other(e)
+    }
+}
+
+/// For linked chains: each process's group (the chain it goes on), packing processes in order
+/// of first invocation after groups whose last process ended (completion line, `info`
+/// included) before that invocation.
+fn link_processes(h: &History) -> FxMap<u64, u32> {
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+    let mut span: FxMap<u64, (usize, usize)> = FxMap::default();
+    for op in &h.ops {
+        let end = op.ret_line.unwrap_or(usize::MAX);
+        let e = span.entry(op.process).or_insert((op.call_line, end));
+        e.0 = e.0.min(op.call_line);
+        e.1 = e.1.max(end);
+    }
+    let mut procs: Vec<(usize, usize, u64)> = span.iter().map(|(&p, &(s, e))| (s, e, p)).collect();
+    procs.sort_unstable();
+    let mut free: BinaryHeap<Reverse<(usize, u32)>> = BinaryHeap::new();
+    let mut group = FxMap::default();
+    let mut groups = 0u32;
+    for (start, end, p) in procs {
+        let g = match free.peek() {
+            Some(&Reverse((e, g))) if e < start => {
+                free.pop();
+                g
+            }
+            _ => {
+                groups += 1;
+                groups - 1
+            }
+        };
+        group.insert(p, g);
+        free.push(Reverse((end, g)));
+    }
+    group
+}
+
+fn build(h: &History, linked: bool) -> Result<Memory, Refusal> {
+    let group = if linked {
+        link_processes(h)
+    } else {
+        FxMap::default()
+    };
     // Pass 1: which operations are register operations, and which values were read.
     let mut key_ids: HashMap<&str, u32> = HashMap::new();
     let mut read_values: FxMap<(u32, ValueKey), u32> = FxMap::default();
@@ -205,11 +298,11 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
         match op.f.as_str() {
             "read" | "write" | "cas" | "sync" => {}
             other => {
-                return Err(NotDecidable(format!(
+                return Err(Refusal::Other(NotDecidable(format!(
                     "operation {} on line {} has f \"{other}\", outside the read/write/cas register model these checkers decide",
                     op.describe(),
                     op.call_line
-                )))
+                ))))
             }
         }
         if op.status != OpStatus::Ok {
@@ -238,7 +331,10 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
             .get(key)
             .is_some_and(|&k| read_values.contains_key(&(k, value_key(v))))
     };
-    let mut m = Memory::default();
+    let mut m = Memory {
+        linked,
+        ..Memory::default()
+    };
     let mut kept_key_ids: HashMap<&str, u32> = HashMap::new();
     let mut chain_ids: FxMap<u64, u32> = FxMap::default();
     let mut writer_of: FxMap<(u32, ValueKey), Node> = FxMap::default();
@@ -258,7 +354,7 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
                         "{} on line {} writes null, the initial value, so reads of null cannot be told apart; the history is not differentiated",
                         op.describe(),
                         op.call_line
-                    )));
+                    )).into());
                 }
                 if st == OpStatus::Info && !was_read(key, &op.input) {
                     continue;
@@ -272,7 +368,7 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
                         "{} on line {} writes null, the initial value, so reads of null cannot be told apart; the history is not differentiated",
                         op.describe(),
                         op.call_line
-                    )));
+                    )).into());
                 }
                 if st == OpStatus::Info && !was_read(key, to) {
                     continue;
@@ -289,7 +385,12 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
             m.init_readers.push(0);
         }
         let next_chain = chain_ids.len() as u32;
-        let c = *chain_ids.entry(op.process).or_insert(next_chain);
+        let link = if linked {
+            group.get(&op.process).map_or(op.process, |&g| g as u64)
+        } else {
+            op.process
+        };
+        let c = *chain_ids.entry(link).or_insert(next_chain);
         if c as usize == m.chains.len() {
             m.chains.push(Vec::new());
             m.chain_process.push(Some(op.process));
@@ -321,7 +422,7 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
                     first.call_line,
                     op.describe(),
                     op.call_line
-                )));
+                )).into());
             }
             writer_of.insert((k, vk), node);
             let kw = &mut m.key_writes[k as usize];
@@ -354,13 +455,13 @@ fn build(h: &History) -> Result<Memory, NotDecidable> {
     // the nodes and add a chain. Refuse, with the reason, rather than exhaust memory.
     let clock_bytes = (m.nodes.len() as u128) * 2 * (m.chains.len() as u128 + 1) * 4;
     if clock_bytes > MAX_CLOCK_BYTES {
-        return Err(NotDecidable(format!(
+        return Err(Refusal::TooWide(NotDecidable(format!(
             "vector clocks for {} operations over {} process ids would need {:.1} GiB, more than the {} GiB these checkers allow; check a shorter history or one with fewer process ids (each info completion retires a process id)",
             m.nodes.len(),
             m.chains.len(),
             clock_bytes as f64 / (1u64 << 30) as f64,
             MAX_CLOCK_BYTES >> 30
-        )));
+        ))));
     }
     Ok(m)
 }

@@ -32,7 +32,25 @@ pub fn check(h: &History, budget: &Budget) -> ModelReport {
         Ok(m) => m,
         Err(e) => return ModelReport::unknown(Model::Sequential, e.0, json!({})),
     };
-    decide(h, &m, Vec::new(), budget, Model::Sequential)
+    check_memory(h, &m, budget)
+}
+
+/// Checks the memory view `m` of `h` for sequential consistency. Over linked chains
+/// ([`Memory::from_history_linked`]) an order found is a sequential order (it respects more
+/// than program order), but a violation is unknown.
+pub fn check_memory(h: &History, m: &Memory, budget: &Budget) -> ModelReport {
+    let r = decide(h, m, Vec::new(), budget, Model::Sequential);
+    unless_linked(h, m, r)
+}
+
+/// A report found over linked chains: invalid becomes unknown (see [`Memory::linked_reason`]).
+pub fn unless_linked(h: &History, m: &Memory, r: ModelReport) -> ModelReport {
+    if m.linked && r.valid == crate::Validity::Invalid {
+        let mut stats = r.stats;
+        stats["linked_chains"] = json!(m.chains.len());
+        return ModelReport::unknown(r.model, m.linked_reason(h.processes()), stats);
+    }
+    r
 }
 
 /// The shared engine of sequential consistency and ZooKeeper's fallback: `extra` edges (such

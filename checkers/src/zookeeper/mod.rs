@@ -25,7 +25,8 @@ pub fn check(h: &History, budget: &Budget) -> ModelReport {
         Err(e) => return ModelReport::unknown(Model::Zookeeper, e.0, json!({})),
     };
     if let Some(z) = zxid::zxids(h, &m) {
-        return zxid::check(h, &m, &z);
+        let r = zxid::check(h, &m, &z);
+        return crate::sequential::unless_linked(h, &m, r);
     }
     let mut rt = m.add_realtime_barriers(h, false);
     let known = versions::version_edges(h, &m);
@@ -34,5 +35,5 @@ pub fn check(h: &History, budget: &Budget) -> ModelReport {
     let mut r = decide(h, &m, rt, budget, Model::Zookeeper);
     r.stats["method"] = json!("search");
     r.stats["version_edges"] = json!(version_edges);
-    r
+    crate::sequential::unless_linked(h, &m, r)
 }

@@ -7,7 +7,9 @@
 //! - CM fails iff CC fails or WriteHBInitRead or CyclicHB (in some process's view).
 //!
 //! The causal order is (program order ∪ reads-from)⁺, represented by vector clocks over
-//! processes ([`crate::memory::Clocks`]), never by a transitive closure.
+//! processes ([`crate::memory::Clocks`]), never by a transitive closure; over linked chains
+//! when the processes are too many ([`crate::memory::Memory::from_history_linked`]), where only
+//! a valid verdict is one.
 
 mod convergence;
 mod memory_view;

@@ -12,11 +12,9 @@ use checkers::Validity;
 fn history(overlapping: bool, stale: bool) -> histories::History {
     let n = 16_000u64;
     let ev = |i: u64, p: u64, ty: &str| {
-        let (f, v) = if p % 2 == 0 {
+        let (f, v) = if p.is_multiple_of(2) {
             ("write", p.to_string())
-        } else if ty == "invoke" {
-            ("read", "null".into())
-        } else if stale && p == n - 1 {
+        } else if ty == "invoke" || (stale && p == n - 1) {
             ("read", "null".into())
         } else {
             ("read", (p - 1).to_string())

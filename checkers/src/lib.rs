@@ -1,5 +1,5 @@
 //! Consistency checkers: linearizability against sequential models, and (in their own modules)
-//! sequential, ZooKeeper and causal consistency, and the set checker. Every checker returns a
+//! sequential, ZooKeeper and causal consistency, the set checker and Jepsen's workload checkers. Every checker returns a
 //! [`Validity`] with [`Anomaly`] explanations; [`suite`] is the one path that chooses and runs
 //! them and shapes their results as results.json holds them.
 
@@ -12,6 +12,7 @@ pub mod set;
 pub mod suite;
 pub mod txn;
 mod verdict;
+pub mod workload;
 pub mod zookeeper;
 
 pub use verdict::{Anomaly, OpRef, Validity};

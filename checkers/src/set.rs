@@ -33,6 +33,7 @@ impl Checker for SetChecker {
                 .ops
                 .iter()
                 .all(|o| o.f == "add" || o.key.is_none())
+            && !crate::workload::counter::fits(shape.history)
     }
 
     fn check(&self, h: &History, _opts: &Options) -> Result<CheckerReport, SuiteError> {

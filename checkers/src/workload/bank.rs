@@ -57,7 +57,10 @@ fn balances(r: &Operation) -> Result<BTreeMap<String, Option<i64>>, String> {
     m.iter()
         .map(|(k, v)| match v {
             Value::Null => Ok((k.clone(), None)),
-            v => v.as_i64().map(|b| (k.clone(), Some(b))).ok_or_else(|| k.clone()),
+            v => v
+                .as_i64()
+                .map(|b| (k.clone(), Some(b)))
+                .ok_or_else(|| k.clone()),
         })
         .collect()
 }
@@ -78,13 +81,17 @@ pub fn check(h: &History) -> CheckerReport {
                 kind: "malformed-read".into(),
                 key: None,
                 ops: vec![OpRef::of(r)],
-                explanation: format!("process {} read a balance of account {what} that is not an integer", r.process),
+                explanation: format!(
+                    "process {} read a balance of account {what} that is not an integer",
+                    r.process
+                ),
                 details: Value::Null,
             }),
         }
     }
     let total_of = |b: &BTreeMap<String, Option<i64>>| -> Option<i64> {
-        b.values().try_fold(0i64, |s, v| v.map(|v| s.saturating_add(v)))
+        b.values()
+            .try_fold(0i64, |s, v| v.map(|v| s.saturating_add(v)))
     };
     // The total most reads see, the earliest on a tie.
     let mut seen: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
@@ -109,11 +116,18 @@ pub fn check(h: &History) -> CheckerReport {
                 details,
             });
         };
-        let nil: Vec<&String> = b.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k).collect();
+        let nil: Vec<&String> = b
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k)
+            .collect();
         if !nil.is_empty() {
             push(
                 "nil-balance",
-                format!("process {} read no balance (nil) for accounts {nil:?}", r.process),
+                format!(
+                    "process {} read no balance (nil) for accounts {nil:?}",
+                    r.process
+                ),
                 json!({"accounts": nil}),
             );
         }

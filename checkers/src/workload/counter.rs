@@ -105,8 +105,12 @@ pub fn bounds(h: &History) -> Vec<(usize, i64, i64)> {
         .iter()
         .filter(|o| o.f == "read" && o.status == OpStatus::Ok)
         .map(|r| {
-            let lower = acked_pos.before(r.call).saturating_add(tried_neg.before(r.ret));
-            let upper = tried_pos.before(r.ret).saturating_add(acked_neg.before(r.call));
+            let lower = acked_pos
+                .before(r.call)
+                .saturating_add(tried_neg.before(r.ret));
+            let upper = tried_pos
+                .before(r.ret)
+                .saturating_add(acked_neg.before(r.call));
             (r.id, lower, upper)
         })
         .collect()
@@ -120,9 +124,15 @@ pub fn check(h: &History) -> CheckerReport {
         let r = &h.ops[id];
         let v = r.output.as_i64().unwrap_or(0);
         let (kind, how) = if v < lower {
-            ("read-too-low", format!("below {lower}, the sum of the increments acknowledged before it began"))
+            (
+                "read-too-low",
+                format!("below {lower}, the sum of the increments acknowledged before it began"),
+            )
         } else if v > upper {
-            ("read-too-high", format!("above {upper}, the sum of the increments attempted before it completed"))
+            (
+                "read-too-high",
+                format!("above {upper}, the sum of the increments attempted before it completed"),
+            )
         } else {
             continue;
         };

@@ -84,13 +84,19 @@ pub type ReadState = BTreeMap<String, Option<Value>>;
 /// The successful reads grouped by the set of keys they read, in operation order.
 pub fn groups(h: &History) -> BTreeMap<Vec<String>, Vec<(usize, ReadState)>> {
     let mut g: BTreeMap<Vec<String>, Vec<(usize, ReadState)>> = BTreeMap::new();
-    for o in h.ops.iter().filter(|o| o.status == OpStatus::Ok && is_read(o)) {
+    for o in h
+        .ops
+        .iter()
+        .filter(|o| o.status == OpStatus::Ok && is_read(o))
+    {
         let Some(m) = mops(&o.output) else { continue };
         let state: ReadState = m
             .into_iter()
             .map(|(_, k, v)| (k, (!v.is_null()).then(|| v.clone())))
             .collect();
-        g.entry(state.keys().cloned().collect()).or_default().push((o.id, state));
+        g.entry(state.keys().cloned().collect())
+            .or_default()
+            .push((o.id, state));
     }
     g
 }
@@ -142,7 +148,9 @@ pub fn check(h: &History) -> CheckerReport {
                         if anomalies.len() < 20 {
                             let only = |x: &ReadState, y: &ReadState| -> Vec<String> {
                                 x.iter()
-                                    .filter(|(k, v)| v.is_some() && y.get(*k).cloned().flatten().is_none())
+                                    .filter(|(k, v)| {
+                                        v.is_some() && y.get(*k).cloned().flatten().is_none()
+                                    })
                                     .map(|(k, _)| k.clone())
                                     .collect()
                             };
@@ -168,7 +176,10 @@ pub fn check(h: &History) -> CheckerReport {
     }
     let reads: usize = gs.values().map(Vec::len).sum();
     let undecided = if !multiple.is_empty() {
-        Some(format!("keys {} are written more than once, and long-fork assumes one insert per key", multiple.join(", ")))
+        Some(format!(
+            "keys {} are written more than once, and long-fork assumes one insert per key",
+            multiple.join(", ")
+        ))
     } else {
         conflicting.map(|k| format!("two reads saw different values of key {k}, and long-fork assumes one insert per key"))
     };
@@ -177,10 +188,18 @@ pub fn check(h: &History) -> CheckerReport {
         _ => verdict(&anomalies, reads > 1),
     };
     let explanation = match (valid, &undecided) {
-        (Validity::Invalid, _) => format!("long-fork: {forks} pairs of reads fork; first: {}", anomalies[0].explanation),
+        (Validity::Invalid, _) => format!(
+            "long-fork: {forks} pairs of reads fork; first: {}",
+            anomalies[0].explanation
+        ),
         (Validity::Unknown, Some(why)) => format!("long-fork: unknown, {why}"),
-        (Validity::Unknown, None) => "long-fork: fewer than two reads succeeded, so nothing can be compared".into(),
-        (Validity::Valid, _) => format!("long-fork: the {reads} reads of each of {} groups are totally ordered", gs.len()),
+        (Validity::Unknown, None) => {
+            "long-fork: fewer than two reads succeeded, so nothing can be compared".into()
+        }
+        (Validity::Valid, _) => format!(
+            "long-fork: the {reads} reads of each of {} groups are totally ordered",
+            gs.len()
+        ),
     };
     CheckerReport {
         valid,

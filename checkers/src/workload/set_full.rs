@@ -125,10 +125,7 @@ pub fn elements(h: &History) -> Vec<Element> {
         }
         let absent_call = last_absent.map(|a| a.call);
         let stable = last_present.is_some_and(|p| absent_call.is_none_or(|a| a < p.call));
-        let lost = !stable
-            && known
-                .zip(last_absent)
-                .is_some_and(|(k, a)| k.ret < a.call);
+        let lost = !stable && known.zip(last_absent).is_some_and(|(k, a)| k.ret < a.call);
         let known_time = known.and_then(|k| k.ret_time).unwrap_or(0);
         let (outcome, latency) = if stable {
             let t = last_absent.map_or(0, |a| a.call_time + 1);

@@ -63,7 +63,9 @@ pub fn check(h: &History) -> CheckerReport {
             dups.len(),
             some(&names, 10)
         ),
-        crate::Validity::Unknown => "unique-ids: no generate succeeded, so nothing can be said".into(),
+        crate::Validity::Unknown => {
+            "unique-ids: no generate succeeded, so nothing can be said".into()
+        }
         crate::Validity::Valid => format!("unique-ids: all {} generated ids distinct", acked.len()),
     };
     let ints: Vec<i64> = acked.iter().filter_map(|o| o.output.as_i64()).collect();

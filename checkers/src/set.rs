@@ -24,7 +24,7 @@ impl Checker for SetChecker {
         "set"
     }
 
-    /// Histories of adds and whole-set reads.
+    /// Histories of adds and whole-set reads (not a counter's reads of a number).
     fn by_default(&self, shape: &Shape) -> bool {
         shape.functions.contains("add")
             && shape.only(&["add", "read"])

@@ -124,15 +124,17 @@ const HISTORIES: usize = 2000;
 fn the_suite_chooses_each_workload_checker_by_its_fs() {
     let chosen =
         |h: &History| -> Vec<&str> { suite::defaults(h, None).iter().map(|c| c.name()).collect() };
-    let set_full = hist(&[
+    let mut rows = vec![
         ("invoke", 0, "add", json!(1)),
         ("ok", 0, "add", json!(1)),
         ("invoke", 1, "read", json!(null)),
         ("ok", 1, "read", json!([1])),
-        ("invoke", 1, "read", json!(null)),
-        ("ok", 1, "read", json!([1])),
-    ]);
-    assert_eq!(chosen(&set_full), ["set", "set-full"]);
+    ];
+    // Reads only after the adds: the set checker's final reads.
+    assert_eq!(chosen(&hist(&rows)), ["set"]);
+    // Reads while the set grows: set-full too.
+    rows.extend([("invoke", 0, "add", json!(2)), ("ok", 0, "add", json!(2))]);
+    assert_eq!(chosen(&hist(&rows)), ["set", "set-full"]);
     let counter = hist(&[
         ("invoke", 0, "add", json!(2)),
         ("ok", 0, "add", json!(2)),
@@ -238,6 +240,11 @@ fn set_full_is_valid_with_stale_elements_and_unknown_without_a_stable_one() {
     assert_eq!(kinds(&r), ["stale".to_string()].into());
 }
 
+/// An element as the checker names it: its JSON text.
+fn text(v: &Value) -> String {
+    v.to_string()
+}
+
 /// The oracle: for each element, the successful reads that completed after its add was
 /// invoked; the final one to begin decides stable or lost.
 fn set_full_oracle(
@@ -280,7 +287,7 @@ fn set_full_oracle(
         let add = h
             .ops
             .iter()
-            .find(|o| o.f == "add" && o.input.to_string() == e)
+            .find(|o| o.f == "add" && text(&o.input) == e)
             .unwrap();
         let relevant: Vec<&(&Operation, Vec<String>)> =
             reads.iter().filter(|(r, _)| r.ret > add.call).collect();
@@ -288,7 +295,7 @@ fn set_full_oracle(
         for o in h
             .ops
             .iter()
-            .filter(|o| o.f == "add" && o.status == OpStatus::Ok && o.input.to_string() == e)
+            .filter(|o| o.f == "add" && o.status == OpStatus::Ok && text(&o.input) == e)
         {
             known = Some(known.map_or(o.ret, |k| k.min(o.ret)));
         }

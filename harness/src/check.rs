@@ -43,9 +43,11 @@ pub struct CheckArgs {
     #[arg(long)]
     pub no_zone: bool,
     /// Checkers to run, comma-separated: linearizable, zookeeper, sequential, causal-memory,
-    /// causal-convergence, causal, set. Default: linearizable, plus every other model when the
-    /// history is a read/write history with unique written values per key; set for histories of
-    /// adds and whole-set reads.
+    /// causal-convergence, causal, set, Jepsen's set-full, counter, bank, unique-ids and
+    /// long-fork, and the transaction models. Default: linearizable, plus every other model when
+    /// the history is a read/write history with unique written values per key; set for adds and
+    /// whole-set reads, and set-full too when reads run while the set grows; counter, bank,
+    /// unique-ids and long-fork by their operations.
     #[arg(long, visible_aliases = ["checkers", "checker"])]
     pub consistency: Option<String>,
     /// Also write the anomaly report of the (one) history to this HTML file.

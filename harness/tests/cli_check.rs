@@ -1,7 +1,7 @@
 //! `faultline check` end to end: verdicts and exit codes (Contract 4), JSON output, and one clear
 //! error with its line number and exit code 254 for each kind of malformed input.
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::process::Output;
 use testkit::faultline::run as faultline;
@@ -455,4 +455,140 @@ fn knossos_models_are_inferred_or_named() {
     let o = faultline(&["check", "--model", "nonsense", f.to_str().unwrap()]);
     assert_eq!(code(&o), 254);
     assert!(stderr(&o).contains("fifo-queue"), "{}", stderr(&o));
+}
+
+/// Jepsen's workload histories, written by hand in the shapes its tests write: each checker
+/// is chosen by the `f`s (or named with --checker), exit 0 on the valid one and 1 on the one
+/// with its anomaly, and a checker named for a history it does not fit is refused with 254.
+#[test]
+fn jepsen_workload_histories_are_checked_by_their_checkers() {
+    let edn = |rows: &[&str]| -> String {
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| format!("{{:index {i}, :time {}, {r}}}\n", i * 1_000_000))
+            .collect()
+    };
+    let check = |name: &str, text: &str, want: i32, checker: &str, kind: Option<&str>| {
+        let f = write(name, text);
+        let o = faultline(&["check", "--json", f.to_str().unwrap()]);
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        assert_eq!(code(&o), want, "{name}: {v} {}", stderr(&o));
+        let r = &v["checkers"][checker];
+        assert_eq!(r["valid"], Value::Bool(want == 0), "{name}: {v}");
+        if let Some(k) = kind {
+            assert!(
+                r["anomalies"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a["kind"] == k),
+                "{name}: no {k}: {v}"
+            );
+        }
+        v
+    };
+    // set-full: reads (sets, as Jepsen writes them) while elements are added.
+    let set_full = [
+        ":type :invoke, :process 0, :f :add, :value 0",
+        ":type :ok, :process 0, :f :add, :value 0",
+        ":type :invoke, :process 1, :f :read, :value nil",
+        ":type :ok, :process 1, :f :read, :value #{0}",
+        ":type :invoke, :process 0, :f :add, :value 1",
+        ":type :ok, :process 0, :f :add, :value 1",
+        ":type :invoke, :process 1, :f :read, :value nil",
+        ":type :ok, :process 1, :f :read, :value #{0 1}",
+    ];
+    let v = check("set-full.edn", &edn(&set_full), 0, "set-full", None);
+    assert_eq!(v["checkers"]["set-full"]["stats"]["stable_count"], 2, "{v}");
+    let lost = edn(&set_full).replace("#{0 1}", "#{1}");
+    let v = check("set-full-lost.edn", &lost, 1, "set-full", Some("lost"));
+    assert_eq!(v["checkers"]["set-full"]["stats"]["lost"], json!(["0"]));
+    let f = write("set-full-named.edn", &edn(&set_full));
+    let o = faultline(&["check", "--checker", "set-full", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("set-full: 2 of 2 elements stable"));
+
+    // counter: :add increments and :read values.
+    let counter = [
+        ":type :invoke, :process 0, :f :add, :value 1",
+        ":type :invoke, :process 1, :f :read, :value nil",
+        ":type :ok, :process 1, :f :read, :value 1",
+        ":type :ok, :process 0, :f :add, :value 1",
+        ":type :invoke, :process 0, :f :add, :value 2",
+        ":type :ok, :process 0, :f :add, :value 2",
+        ":type :invoke, :process 1, :f :read, :value nil",
+        ":type :ok, :process 1, :f :read, :value 3",
+    ];
+    check("counter.edn", &edn(&counter), 0, "counter", None);
+    let low = edn(&counter).replace(":value 3}", ":value 2}");
+    check("counter-low.edn", &low, 1, "counter", Some("read-too-low"));
+    let high = edn(&counter).replace(":value 3}", ":value 4}");
+    check(
+        "counter-high.edn",
+        &high,
+        1,
+        "counter",
+        Some("read-too-high"),
+    );
+
+    // bank: transfers {:from :to :amount}, reads {account balance}.
+    let bank = [
+        ":type :invoke, :process 0, :f :transfer, :value {:from 0, :to 1, :amount 5}",
+        ":type :invoke, :process 1, :f :read, :value nil",
+        ":type :ok, :process 1, :f :read, :value {0 10, 1 10}",
+        ":type :ok, :process 0, :f :transfer, :value {:from 0, :to 1, :amount 5}",
+        ":type :invoke, :process 1, :f :read, :value nil",
+        ":type :ok, :process 1, :f :read, :value {0 5, 1 15}",
+        ":type :invoke, :process 1, :f :read, :value nil",
+        ":type :ok, :process 1, :f :read, :value {0 5, 1 15}",
+    ];
+    check("bank.edn", &edn(&bank), 0, "bank", None);
+    let total = edn(&bank).replacen("{0 5, 1 15}", "{0 5, 1 16}", 1);
+    check("bank-total.edn", &total, 1, "bank", Some("wrong-total"));
+    let negative = edn(&bank).replacen("{0 5, 1 15}", "{0 -5, 1 25}", 1);
+    check(
+        "bank-neg.edn",
+        &negative,
+        1,
+        "bank",
+        Some("negative-balance"),
+    );
+    let nil = edn(&bank).replacen("{0 5, 1 15}", "{0 nil, 1 15}", 1);
+    check("bank-nil.edn", &nil, 1, "bank", Some("nil-balance"));
+
+    // unique-ids: :generate returns ids.
+    let ids = [
+        ":type :invoke, :process 0, :f :generate, :value nil",
+        ":type :invoke, :process 1, :f :generate, :value nil",
+        ":type :ok, :process 0, :f :generate, :value 1",
+        ":type :ok, :process 1, :f :generate, :value 2",
+    ];
+    check("ids.edn", &edn(&ids), 0, "unique-ids", None);
+    let dup = edn(&ids).replace(":value 2}", ":value 1}");
+    check("ids-dup.edn", &dup, 1, "unique-ids", Some("duplicated"));
+
+    // long-fork: :txn inserts [[:w k 1]] and group reads [[:r k nil] …].
+    let fork = [
+        ":type :invoke, :process 0, :f :txn, :value [[:w 0 1]]",
+        ":type :invoke, :process 1, :f :txn, :value [[:w 1 1]]",
+        ":type :invoke, :process 2, :f :txn, :value [[:r 0 nil] [:r 1 nil]]",
+        ":type :ok, :process 2, :f :txn, :value [[:r 0 1] [:r 1 nil]]",
+        ":type :invoke, :process 3, :f :txn, :value [[:r 1 nil] [:r 0 nil]]",
+        ":type :ok, :process 3, :f :txn, :value [[:r 1 1] [:r 0 1]]",
+        ":type :ok, :process 0, :f :txn, :value [[:w 0 1]]",
+        ":type :ok, :process 1, :f :txn, :value [[:w 1 1]]",
+    ];
+    check("fork.edn", &edn(&fork), 0, "long-fork", None);
+    let forked = edn(&fork).replace("[[:r 1 1] [:r 0 1]]", "[[:r 1 1] [:r 0 nil]]");
+    check("fork-bad.edn", &forked, 1, "long-fork", Some("long-fork"));
+
+    // A checker named for a history it does not fit: one sentence, 254.
+    let f = write("counter-as-bank.edn", &edn(&counter));
+    let o = faultline(&["check", "--checker", "bank", f.to_str().unwrap()]);
+    assert_eq!(code(&o), 254);
+    assert!(
+        stderr(&o).contains("bank checks transfers"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -1,5 +1,5 @@
-//! Jepsen's `counter` checker: a counter starts at 0, `add` (or `inc`, whose value defaults to
-//! 1) changes it by its value, and each successful `read` must lie within
+//! Jepsen's `counter` checker: a counter starts at 0, `add` (or `inc`, whose value defaults
+//! to one) changes it by its value, and each successful `read` must lie within
 //! `[lower, upper]`: *lower* counts every increment acknowledged before the read began, *upper*
 //! every increment invoked before the read completed that did not fail (a negative increment
 //! lowers the bounds the other way round). A read below is `read-too-low`, above

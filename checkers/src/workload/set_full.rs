@@ -28,10 +28,9 @@ impl Checker for SetFull {
         "set-full"
     }
 
-    /// Histories of adds and whole-set reads with more than one read (one final read is the
-    /// set checker's).
+    /// Histories of adds and whole-set reads where reads run while the set grows.
     fn by_default(&self, shape: &Shape) -> bool {
-        fits(shape.history) && shape.history.ops.iter().filter(|o| o.f == "read").count() > 1
+        fits(shape.history) && reads_while_growing(shape.history)
     }
 
     fn check(&self, h: &History, _opts: &Options) -> Result<CheckerReport, SuiteError> {
@@ -42,6 +41,15 @@ impl Checker for SetFull {
         }
         Ok(check(h))
     }
+}
+
+/// Whether a read completes before some add begins: reads while the set grows, set-full's
+/// shape (reads only after every add are final reads, for the set checker alone).
+pub fn reads_while_growing(h: &History) -> bool {
+    let last_add = h.ops.iter().filter(|o| o.f == "add").map(|o| o.call).max();
+    h.ops
+        .iter()
+        .any(|o| o.f == "read" && last_add.is_some_and(|a| o.ret < a))
 }
 
 /// Adds and keyless reads whose successful values are lists.

@@ -103,41 +103,15 @@ pub struct CampaignArgs {
     pub test_args: Vec<String>,
 }
 
-/// The node binary and cargo package of a system with bug switches.
-fn node_binary(system: &str) -> Option<(&'static str, &'static str)> {
-    match system {
-        "raft" => Some(("raft-node", "raft")),
-        "zab" => Some(("zab-node", "zab")),
-        _ => None,
-    }
-}
-
-/// A system's bugs, from its node's `--list-bugs` (name, a tab, what it breaks).
+/// A system's bugs, from its descriptor (its node binary's `--list-bugs`); none for a system
+/// without a binary.
 fn list_bugs(system: &str, bin_dir: Option<&std::path::Path>) -> Result<Vec<String>, HarnessError> {
-    let Some((bin, pkg)) = node_binary(system) else {
+    let system = crate::db::find(system)?;
+    let Some(bin) = system.binary() else {
         return Ok(Vec::new());
     };
-    let path = crate::control::locate_binary(bin, pkg, bin_dir)?;
-    let out = std::process::Command::new(&path)
-        .arg("--list-bugs")
-        .output()
-        .map_err(|e| {
-            HarnessError::Failed(format!("cannot run {} --list-bugs: {e}", path.display()))
-        })?;
-    if !out.status.success() {
-        return Err(HarnessError::Failed(format!(
-            "{} --list-bugs failed ({})",
-            path.display(),
-            out.status
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| l.split('\t').next())
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(String::from)
-        .collect())
+    let path = crate::control::locate_binary(bin.bin, bin.package, bin_dir)?;
+    Ok(system.bugs(&path)?.into_iter().map(|b| b.name).collect())
 }
 
 /// The validated campaign.

@@ -73,7 +73,7 @@ fn entry(c: u32, kind: u8) -> Entry {
         1 => Txn::Create {
             path: format!("/n{c}"),
             data: c.into(),
-            sequential: c % 2 == 0,
+            sequential: c.is_multiple_of(2),
         },
         _ => Txn::Set {
             path: "/a".into(),

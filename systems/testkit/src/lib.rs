@@ -8,9 +8,11 @@
 //! - [`client`]: a blocking JSON-lines client (Contract 2).
 //! - [`faultline`]: running the `faultline` binary and reading what a run stored.
 //! - [`procs`]: looking at processes through /proc.
+//! - [`damage`]: damage done to a file's bytes, drawn by proptest (recovery tests).
 
 pub mod client;
 pub mod cluster;
+pub mod damage;
 pub mod faultline;
 pub mod loopback;
 pub mod procs;

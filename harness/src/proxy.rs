@@ -4,7 +4,9 @@
 //! For each ordered pair of nodes (a, b) the proxy listens on one loopback port; node a is told
 //! that this port is b's peer address, and the proxy forwards what it accepts there to b's real
 //! peer address. A connection accepted on the (a, b) listener therefore carries the link between
-//! a and b, in both directions.
+//! a and b, in both directions. A system whose nodes listen on several peer ports (ZooKeeper's
+//! quorum and election ports) gets one listener per ordered pair and port; all of them carry the
+//! link (a, b).
 //!
 //! A partition is a [`Grudge`]: a set of blocked directed links. A connection between a and b is
 //! *frozen* while the link a → b or the link b → a is blocked (one-way loss stalls TCP both ways,
@@ -96,11 +98,12 @@ impl NetState {
 
 type State = Arc<NetState>;
 
-/// One proxied link: connections from `from` to `to`.
+/// One proxied link: connections from `from` to `to`'s peer port number `port`.
 #[derive(Debug, Clone)]
 pub struct Link {
     pub from: usize,
     pub to: usize,
+    pub port: usize,
     pub listen: SocketAddr,
     pub target: SocketAddr,
 }
@@ -125,28 +128,41 @@ impl Proxy {
     /// Starts listeners for every ordered pair of nodes; `peers[i]` is node i's real peer address
     /// and `names[i]` its name.
     pub async fn start(names: &[String], peers: &[SocketAddr]) -> std::io::Result<Proxy> {
+        let ports: Vec<Vec<SocketAddr>> = peers.iter().map(|&p| vec![p]).collect();
+        Proxy::start_ports(names, &ports).await
+    }
+
+    /// Starts listeners for every ordered pair of nodes and every peer port; `peers[i]` are node
+    /// i's real peer addresses and `names[i]` its name.
+    pub async fn start_ports(
+        names: &[String],
+        peers: &[Vec<SocketAddr>],
+    ) -> std::io::Result<Proxy> {
         let (tx, _) = watch::channel(State::default());
         let resets = Arc::new(AtomicU64::new(0));
         let mut links = Vec::new();
         let mut listeners = Vec::new();
         for from in 0..peers.len() {
-            for (to, &target) in peers.iter().enumerate() {
+            for (to, targets) in peers.iter().enumerate() {
                 if from == to {
                     continue;
                 }
-                let l = TcpListener::bind(("127.0.0.1", 0)).await?;
-                let link = Link {
-                    from,
-                    to,
-                    listen: l.local_addr()?,
-                    target,
-                };
-                let ctx = Ctx {
-                    link: link.clone(),
-                    resets: resets.clone(),
-                };
-                listeners.push(tokio::spawn(accept_loop(l, ctx, tx.subscribe())));
-                links.push(link);
+                for (port, &target) in targets.iter().enumerate() {
+                    let l = TcpListener::bind(("127.0.0.1", 0)).await?;
+                    let link = Link {
+                        from,
+                        to,
+                        port,
+                        listen: l.local_addr()?,
+                        target,
+                    };
+                    let ctx = Ctx {
+                        link: link.clone(),
+                        resets: resets.clone(),
+                    };
+                    listeners.push(tokio::spawn(accept_loop(l, ctx, tx.subscribe())));
+                    links.push(link);
+                }
             }
         }
         Ok(Proxy {
@@ -158,12 +174,20 @@ impl Proxy {
         })
     }
 
-    /// The address node `from` must dial to reach node `to`.
+    /// The address node `from` must dial to reach node `to` (its first peer port).
     pub fn address(&self, from: usize, to: usize) -> Option<SocketAddr> {
-        self.links
+        self.addresses(from, to).into_iter().next()
+    }
+
+    /// The addresses node `from` must dial to reach each of node `to`'s peer ports, in order.
+    pub fn addresses(&self, from: usize, to: usize) -> Vec<SocketAddr> {
+        let mut l: Vec<&Link> = self
+            .links
             .iter()
-            .find(|l| l.from == from && l.to == to)
-            .map(|l| l.listen)
+            .filter(|l| l.from == from && l.to == to)
+            .collect();
+        l.sort_by_key(|l| l.port);
+        l.iter().map(|l| l.listen).collect()
     }
 
     pub fn links(&self) -> &[Link] {

@@ -48,7 +48,7 @@ async fn start(system: SystemKind, dir: &std::path::Path, args: &[String]) -> Op
         println!("skipped: {e}");
         return None;
     }
-    let bin = testkit::faultline::bin_dir().join(system.db().binary().unwrap().bin);
+    let bin = testkit::faultline::bin_dir().join(system.db().binary().unwrap().bin());
     let cluster = LocalCluster::create(system.db(), bin, 3, dir, args)
         .await
         .unwrap();

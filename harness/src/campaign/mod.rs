@@ -107,10 +107,9 @@ pub struct CampaignArgs {
 /// without a binary.
 fn list_bugs(system: &str, bin_dir: Option<&std::path::Path>) -> Result<Vec<String>, HarnessError> {
     let system = crate::db::find(system)?;
-    let Some(bin) = system.binary() else {
+    let Some(path) = system.program(bin_dir)? else {
         return Ok(Vec::new());
     };
-    let path = crate::control::locate_binary(bin.bin, bin.package, bin_dir)?;
     Ok(system.bugs(&path)?.into_iter().map(|b| b.name).collect())
 }
 

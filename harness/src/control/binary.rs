@@ -1,5 +1,6 @@
 //! Finding a system's binary: next to the running `faultline` (the same cargo target directory),
-//! in `FAULTLINE_BIN_DIR`, or built with cargo from this workspace.
+//! in `FAULTLINE_BIN_DIR`, or built with cargo from this workspace; an installed program (etcd,
+//! java) in `--bin-dir` or on `PATH`.
 
 use super::ControlError;
 use std::path::{Path, PathBuf};
@@ -83,5 +84,59 @@ fn build_with_cargo(bin: &str, package: &str, exe: Option<&Path>) -> Result<Path
             bin: bin.to_string(),
             path: out,
         })
+    }
+}
+
+/// Finds the installed program `bin`: in `dir` when given, else on `PATH`. When it is absent the
+/// error names `debian_package`, which provides it.
+pub fn locate_installed(
+    bin: &str,
+    debian_package: &str,
+    dir: Option<&Path>,
+) -> Result<PathBuf, ControlError> {
+    let dirs: Vec<PathBuf> = match dir {
+        Some(d) => vec![std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf())],
+        None => std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect())
+            .unwrap_or_default(),
+    };
+    dirs.iter()
+        .map(|d| d.join(bin))
+        .find(|c| is_executable(c))
+        .ok_or_else(|| ControlError::NotInstalled {
+            bin: bin.to_string(),
+            debian_package: debian_package.to_string(),
+            place: match dir {
+                Some(d) => d.display().to_string(),
+                None => "PATH".into(),
+            },
+        })
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_absent_installed_program_names_its_package() {
+        let d = tempfile::tempdir().unwrap();
+        let e = locate_installed("etcd", "etcd-server", Some(d.path())).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "cannot find the etcd program in {}; install it (apt-get install etcd-server) or pass --bin-dir",
+                d.path().display()
+            )
+        );
+        let sh = locate_installed("sh", "dash", None).unwrap();
+        assert!(sh.is_file());
+        // Not executable: not a program.
+        std::fs::write(d.path().join("etcd"), "").unwrap();
+        assert!(locate_installed("etcd", "etcd-server", Some(d.path())).is_err());
     }
 }

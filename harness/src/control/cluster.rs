@@ -35,17 +35,19 @@ impl LocalCluster {
         let mut layouts = Vec::new();
         let net = super::layout::cluster_net();
         for i in 0..n {
-            layouts.push(NodeLayout::new(i, net, run_dir).map_err(|source| {
-                ControlError::Layout {
-                    node: i + 1,
-                    dir: run_dir.to_path_buf(),
-                    source,
-                }
-            })?);
+            layouts.push(
+                NodeLayout::new(i, net, run_dir, system.peer_ports()).map_err(|source| {
+                    ControlError::Layout {
+                        node: i + 1,
+                        dir: run_dir.to_path_buf(),
+                        source,
+                    }
+                })?,
+            );
         }
         let names: Vec<String> = layouts.iter().map(|l| l.name.clone()).collect();
-        let peers: Vec<SocketAddr> = layouts.iter().map(|l| l.peer_addr).collect();
-        let proxy = Proxy::start(&names, &peers)
+        let peers: Vec<Vec<SocketAddr>> = layouts.iter().map(|l| l.peer_addrs.clone()).collect();
+        let proxy = Proxy::start_ports(&names, &peers)
             .await
             .map_err(ControlError::ProxyStart)?;
         let mut nodes = Vec::new();
@@ -54,13 +56,22 @@ impl LocalCluster {
                 .iter()
                 .filter(|o| o.index != l.index)
                 .filter_map(|o| {
+                    let addrs = proxy.addresses(l.index, o.index);
                     Some(Peer {
                         index: o.index,
                         name: o.name.clone(),
-                        addr: proxy.address(l.index, o.index)?,
+                        addr: *addrs.first()?,
+                        addrs,
                     })
                 })
                 .collect();
+            system
+                .prepare_node(l, &mine)
+                .map_err(|source| ControlError::Prepare {
+                    node: l.name.clone(),
+                    dir: l.dir.clone(),
+                    source,
+                })?;
             let args = system.node_args(l, &mine, extra_args);
             nodes.push(Mutex::new(NodeProcess::new(
                 l.clone(),
@@ -219,6 +230,7 @@ impl LocalCluster {
                     "host": n.layout.host.to_string(),
                     "client_addr": n.layout.client_addr.to_string(),
                     "peer_addr": n.layout.peer_addr.to_string(),
+                    "peer_addrs": n.layout.peer_addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>(),
                     "data_dir": n.layout.data_dir.display().to_string(),
                     "log": n.layout.log_path.display().to_string(),
                     "command": n.command_line(),
@@ -229,7 +241,7 @@ impl LocalCluster {
             .proxy
             .links()
             .iter()
-            .map(|l| json!({"from": self.names[l.from], "to": self.names[l.to], "listen": l.listen.to_string(), "target": l.target.to_string()}))
+            .map(|l| json!({"from": self.names[l.from], "to": self.names[l.to], "port": l.port, "listen": l.listen.to_string(), "target": l.target.to_string()}))
             .collect();
         json!({"system": self.system.name(), "nodes": nodes, "proxy_links": links})
     }

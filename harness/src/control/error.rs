@@ -21,6 +21,12 @@ pub enum ControlError {
         "cannot find the {bin} binary next to faultline; build it (cargo build -p {package}) or pass --bin-dir"
     )]
     BinaryNotFound { bin: String, package: String },
+    #[error("cannot find the {bin} program in {place}; install it (apt-get install {debian_package}) or pass --bin-dir")]
+    NotInstalled {
+        bin: String,
+        debian_package: String,
+        place: String,
+    },
     #[error("cannot run cargo to build {bin}: {source}")]
     Cargo {
         bin: String,
@@ -40,6 +46,13 @@ pub enum ControlError {
     #[error("cannot lay out node {node} in {}: {source}", .dir.display())]
     Layout {
         node: usize,
+        dir: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot prepare {node}'s directory {}: {source}", .dir.display())]
+    Prepare {
+        node: String,
         dir: PathBuf,
         #[source]
         source: std::io::Error,

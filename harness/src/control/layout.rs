@@ -12,7 +12,10 @@ pub struct NodeLayout {
     /// The node's own loopback address, 127.0.0.(10 + index).
     pub host: IpAddr,
     pub client_addr: SocketAddr,
+    /// The first of `peer_addrs`.
     pub peer_addr: SocketAddr,
+    /// Every peer port the node listens on (see `System::peer_ports`), all different.
+    pub peer_addrs: Vec<SocketAddr>,
     /// `nodes/<name>` in the run directory.
     pub dir: PathBuf,
     pub data_dir: PathBuf,
@@ -22,36 +25,44 @@ pub struct NodeLayout {
 
 impl NodeLayout {
     /// Lays out node `index` of a cluster whose loopback block is `net` (see [`cluster_net`]):
-    /// its own address 127.a.b.(10 + index), a free client port and a free peer port there, and
-    /// its directories (created).
-    pub fn new(index: usize, net: (u8, u8), run_dir: &Path) -> std::io::Result<NodeLayout> {
+    /// its own address 127.a.b.(10 + index), a free client port and `peer_ports` (at least one)
+    /// free peer ports there, and its directories (created).
+    pub fn new(
+        index: usize,
+        net: (u8, u8),
+        run_dir: &Path,
+        peer_ports: usize,
+    ) -> std::io::Result<NodeLayout> {
         let name = format!("n{}", index + 1);
         let host = IpAddr::V4(Ipv4Addr::new(127, net.0, net.1, 10 + (index % 240) as u8));
         let dir = run_dir.join("nodes").join(&name);
         let data_dir = dir.join("data");
         std::fs::create_dir_all(&data_dir)?;
-        // Both ports are picked while the first is still held, so they always differ.
-        let held = TcpListener::bind((host, 0))?;
-        let client_addr = held.local_addr()?;
-        let peer_addr = free_port(host)?;
+        // Every port is picked while the earlier ones are still held, so they all differ.
+        let mut held = vec![TcpListener::bind((host, 0))?];
+        for _ in 0..peer_ports.max(1) {
+            held.push(TcpListener::bind((host, 0))?);
+        }
+        let addrs = held
+            .iter()
+            .map(TcpListener::local_addr)
+            .collect::<std::io::Result<Vec<_>>>()?;
         drop(held);
+        let client_addr = addrs[0];
+        let peer_addrs = addrs[1..].to_vec();
+        let peer_addr = peer_addrs[0];
         Ok(NodeLayout {
             index,
             name,
             host,
             client_addr,
             peer_addr,
+            peer_addrs,
             log_path: dir.join("node.log"),
             dir,
             data_dir,
         })
     }
-}
-
-/// A port free on `host` right now (the kernel's choice for port 0).
-fn free_port(host: IpAddr) -> std::io::Result<SocketAddr> {
-    let l = TcpListener::bind((host, 0))?;
-    l.local_addr()
 }
 
 /// The environment variable that fixes a run's loopback block (`a.b` for 127.a.b.0/24):
@@ -91,6 +102,24 @@ pub fn parse_net(s: &str) -> Option<(u8, u8)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_port_of_a_node_differs() {
+        let d = tempfile::tempdir().unwrap();
+        let l = NodeLayout::new(2, (9, 9), d.path(), 2).unwrap();
+        assert_eq!(l.name, "n3");
+        assert_eq!(l.peer_addrs.len(), 2);
+        assert_eq!(l.peer_addr, l.peer_addrs[0]);
+        let mut ports = vec![
+            l.client_addr.port(),
+            l.peer_addrs[0].port(),
+            l.peer_addrs[1].port(),
+        ];
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), 3);
+        assert!(l.data_dir.is_dir());
+    }
 
     #[test]
     fn loopback_blocks_parse_only_in_range() {

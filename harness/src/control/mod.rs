@@ -10,7 +10,7 @@ mod layout;
 mod process;
 mod spawn;
 
-pub use binary::locate_binary;
+pub use binary::{locate_binary, locate_installed};
 pub use clock::{libfaketime, NodeClock};
 pub use cluster::LocalCluster;
 pub use error::ControlError;

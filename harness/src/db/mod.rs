@@ -10,7 +10,7 @@ mod noop;
 mod raft;
 mod zab;
 
-use crate::control::NodeLayout;
+use crate::control::{locate_binary, locate_installed, ControlError, NodeLayout};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -53,19 +53,51 @@ pub const EVERY_WORKLOAD: &[WorkloadKind] = &[
     WorkloadKind::RwRegister,
 ];
 
-/// A system's node binary: the cargo package that builds it and the binary's name.
+/// A system's node program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Binary {
-    pub bin: &'static str,
-    pub package: &'static str,
+pub enum Binary {
+    /// Built from this workspace: the cargo package that builds it and the binary's name.
+    Cargo {
+        bin: &'static str,
+        package: &'static str,
+    },
+    /// Installed on the machine (etcd, java): found in `--bin-dir` or on `PATH`; when absent the
+    /// error names the Debian package that provides it.
+    Installed {
+        bin: &'static str,
+        debian_package: &'static str,
+    },
 }
 
-/// One peer a node dials: its position, name and the address to dial (the proxy's).
+impl Binary {
+    /// The program's file name.
+    pub fn bin(&self) -> &'static str {
+        match self {
+            Binary::Cargo { bin, .. } | Binary::Installed { bin, .. } => bin,
+        }
+    }
+
+    /// Where the program is: for a cargo binary see [`locate_binary`]; an installed one is looked
+    /// for in `dir`, then on `PATH`.
+    pub fn locate(&self, dir: Option<&Path>) -> Result<PathBuf, ControlError> {
+        match *self {
+            Binary::Cargo { bin, package } => locate_binary(bin, package, dir),
+            Binary::Installed {
+                bin,
+                debian_package,
+            } => locate_installed(bin, debian_package, dir),
+        }
+    }
+}
+
+/// One peer a node dials: its position, name and the addresses to dial (the proxy's), one per
+/// peer port of the system (see [`System::peer_ports`]); `addr` is the first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Peer {
     pub index: usize,
     pub name: String,
     pub addr: SocketAddr,
+    pub addrs: Vec<SocketAddr>,
 }
 
 /// One re-introducible bug, as the node's `--list-bugs` prints it.
@@ -146,6 +178,27 @@ pub trait System: Send + Sync {
     /// Its node binary; `None` for a system that runs inside the harness (it has no nodes, so it
     /// takes no faults).
     fn binary(&self) -> Option<Binary>;
+
+    /// Where its node program is on this machine (`dir` is `--bin-dir`); `None` for a system
+    /// without nodes. A system whose nodes need more than one file (a JVM and its jars) checks
+    /// the rest here too.
+    fn program(&self, dir: Option<&Path>) -> Result<Option<PathBuf>, ControlError> {
+        self.binary().map(|b| b.locate(dir)).transpose()
+    }
+
+    /// How many peer ports a node listens on (ZooKeeper: quorum and election). The proxy
+    /// forwards each ordered pair of nodes once per port; [`NodeLayout::peer_addrs`] and
+    /// [`Peer::addrs`] have this many addresses.
+    fn peer_ports(&self) -> usize {
+        1
+    }
+
+    /// Writes what node `node` needs in its directories before it first starts (a config file,
+    /// an id file), knowing the `peers` it dials. Called once per run, after the layout.
+    fn prepare_node(&self, node: &NodeLayout, peers: &[Peer]) -> std::io::Result<()> {
+        let _ = (node, peers);
+        Ok(())
+    }
 
     /// The longest a follower waits for its leader with the command line the harness gives it:
     /// the unit of the leader-aimed fault schedules' times.

@@ -13,7 +13,7 @@ impl System for Raft {
     }
 
     fn binary(&self) -> Option<Binary> {
-        Some(Binary {
+        Some(Binary::Cargo {
             bin: "raft-node",
             package: "raft",
         })

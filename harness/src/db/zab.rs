@@ -14,7 +14,7 @@ impl System for Zab {
     }
 
     fn binary(&self) -> Option<Binary> {
-        Some(Binary {
+        Some(Binary::Cargo {
             bin: "zab-node",
             package: "zab",
         })

@@ -12,7 +12,6 @@ mod phases;
 pub use args::{ArgsError, TestArgs};
 pub use phases::RunError;
 
-use crate::control::locate_binary;
 use crate::db;
 use crate::error::HarnessError;
 use args::validate;
@@ -28,10 +27,7 @@ fn test(args: TestArgs) -> Result<Validity, HarnessError> {
     let cfg = validate(&args)?;
     // The node binary, and the bugs asked for checked against its --list-bugs, before anything
     // is created.
-    let binary = match cfg.system.binary() {
-        None => None,
-        Some(b) => Some(locate_binary(b.bin, b.package, args.bin_dir.as_deref())?),
-    };
+    let binary = cfg.system.program(args.bin_dir.as_deref())?;
     if let Some(bin) = &binary {
         db::check_bugs(cfg.system, bin, &args.bugs)?;
     }

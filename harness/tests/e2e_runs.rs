@@ -56,15 +56,25 @@ fn raft_register_under_partition_kill_pause_is_linearizable() {
         .filter(|e| ["start-partition", "kill", "pause"].contains(&e["f"].as_str().unwrap()))
         .count();
     assert_eq!(starts, planned, "{nemesis:?}");
-    // The final phase heals everything, then restarts every node before the final reads.
+    // The final phase heals everything, then restarts every node and records the leader it
+    // waited for (the liveness checker's record) before the final reads.
     let n = nemesis.len();
-    assert_eq!(nemesis[n - 2]["f"], "heal-all");
-    assert_eq!(nemesis[n - 1]["f"], "restart-all");
+    assert_eq!(nemesis[n - 3]["f"], "heal-all");
+    assert_eq!(nemesis[n - 2]["f"], "restart-all");
     assert!(
-        nemesis[n - 1].get("error").is_none(),
+        nemesis[n - 2].get("error").is_none(),
+        "{:?}",
+        nemesis[n - 2]
+    );
+    assert_eq!(nemesis[n - 1]["f"], "recover");
+    assert!(
+        nemesis[n - 1]["value"]["leader"].is_string(),
         "{:?}",
         nemesis[n - 1]
     );
+    let live = &r["checkers"]["liveness"];
+    assert_eq!(live["valid"], Value::Bool(true), "{live}");
+    assert!(live["stats"]["ok_after"].as_u64().unwrap() > 0, "{live}");
     let log = std::fs::read_to_string(run.join("nodes/n1/node.log")).unwrap();
     assert!(
         log.contains("--- faultline: n1 stop"),

@@ -165,6 +165,7 @@ pub static CHECKERS: &[&dyn Checker] = &[
     &crate::workload::bank::Bank,
     &crate::workload::unique_ids::UniqueIds,
     &crate::workload::long_fork::LongFork,
+    &crate::liveness::Liveness,
     &txn::MODELS[0],
     &txn::MODELS[1],
     &txn::MODELS[2],

@@ -173,6 +173,12 @@ fn describe(ev: &Event, all_nodes: &[String]) -> (String, Vec<String>) {
         }
         "restart-all" => "restart of every node".to_string(),
         "heal-all" => "heal of every fault".to_string(),
+        // The harness's wait for a leader after the final heal (the liveness checker's record);
+        // a failed wait keeps its error below.
+        "recover" => match ev.value.get("leader").and_then(Value::as_str) {
+            Some(l) => format!("recovered: {l} leads"),
+            None => "no leader after the final heal".to_string(),
+        },
         f => f.to_string(),
     };
     let nodes = event_nodes(ev).unwrap_or_default();

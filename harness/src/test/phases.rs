@@ -404,16 +404,40 @@ async fn heal_and_recover(
     }
     progress.message("final phase: waiting for recovery");
     let recovery = Duration::from_secs_f64(args.recovery_timeout);
+    let waiting = Instant::now();
     let r = tokio::select! {
         r = c.wait_ready(recovery) => r.map_err(|e| e.to_string()),
         _ = wait_true(interrupted.clone()) => Err("interrupted".to_string()),
     };
+    if *interrupted.borrow() {
+        return true;
+    }
+    // The liveness checker's record: a leader after the final heal, or none in time.
+    let value = |leader: Option<&str>| {
+        json!({
+            "leader": leader,
+            "waited_s": waiting.elapsed().as_secs_f64(),
+            "timeout_s": args.recovery_timeout,
+        })
+    };
     match r {
         Ok(l) => {
+            nemeses::NemesisLog::record(
+                journal,
+                checkers::liveness::RECOVER,
+                value(Some(&l)),
+                None,
+            );
             log.line(&format!("recovered; leader {l}"));
             true
         }
         Err(e) => {
+            nemeses::NemesisLog::record(
+                journal,
+                checkers::liveness::RECOVER,
+                value(None),
+                Some(e.clone()),
+            );
             log.line(&format!("the cluster did not recover: {e}"));
             false
         }

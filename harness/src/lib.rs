@@ -23,6 +23,7 @@ pub mod error;
 pub mod journal;
 pub mod progress;
 pub mod proxy;
+pub mod remote;
 pub mod report;
 pub mod runlog;
 pub mod serve;

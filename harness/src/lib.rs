@@ -21,6 +21,7 @@ pub mod control;
 pub mod db;
 pub mod error;
 pub mod journal;
+pub mod lab;
 pub mod progress;
 pub mod proxy;
 pub mod remote;

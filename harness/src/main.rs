@@ -34,6 +34,8 @@ enum Command {
     Serve(harness::serve::ServeArgs),
     /// Run a matrix of tests (systems x workloads x nemeses x bugs x seeds) for CI: JUnit XML and a detection matrix out; `campaign merge DIR...` joins shards.
     Campaign(harness::campaign::CampaignCommand),
+    /// A lab on one machine (root): `cluster up|status|down` makes, checks and removes hosts as network namespaces, each with its own address and sshd.
+    Cluster(harness::lab::ClusterCommand),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
             harness::serve::run(&args).map(|_| checkers::Validity::Valid),
         ),
         Command::Campaign(cmd) => harness::campaign::run(cmd),
+        Command::Cluster(cmd) => harness::lab::run(cmd),
     }
 }
 

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 /// Why a `faultline cluster` command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LabError {
-    #[error("faultline cluster {command} needs root (network namespaces, bridges, sshd): run it as root, e.g. with sudo")]
-    NotRoot { command: &'static str },
-    #[error("faultline cluster needs {tool}, which is not installed: install it with `apt-get install {package}`")]
+    #[error("this needs root (it makes and removes network namespaces, a bridge and sshds): run it as root, e.g. with sudo")]
+    NotRoot,
+    #[error("{tool} is not installed and a lab needs it: install it with `apt-get install {package}`")]
     MissingTool {
         tool: &'static str,
         package: &'static str,
@@ -67,7 +67,7 @@ pub enum LabError {
 impl LabError {
     pub fn exit_code(&self) -> u8 {
         match self {
-            LabError::NotRoot { .. }
+            LabError::NotRoot
             | LabError::MissingTool { .. }
             | LabError::BadSubnet { .. }
             | LabError::BadHosts { .. }

@@ -111,12 +111,15 @@ fn run_status(dir: &std::path::Path) -> Result<(), LabError> {
             dir: Lab::at(dir)?.dir,
         });
     }
-    println!("all {} hosts up", hosts.len());
+    match hosts.len() {
+        1 => println!("the 1 host is up"),
+        n => println!("all {n} hosts up"),
+    }
     Ok(())
 }
 
 fn run_down(dir: &std::path::Path) -> Result<(), LabError> {
-    preflight::require_root("down")?;
+    preflight::require_root()?;
     let tools = preflight::tools()?;
     let lab = Lab::at(dir)?;
     let started = std::time::Instant::now();

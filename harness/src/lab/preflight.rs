@@ -15,10 +15,10 @@ pub struct Tools {
 }
 
 /// Refuses unless the effective user is root.
-pub fn require_root(command: &'static str) -> Result<(), LabError> {
+pub fn require_root() -> Result<(), LabError> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        return Err(LabError::NotRoot { command });
+        return Err(LabError::NotRoot);
     }
     Ok(())
 }
@@ -69,7 +69,7 @@ mod tests {
         let e = find("no-such-tool-faultline", "some-package").unwrap_err();
         assert_eq!(
             e.to_string(),
-            "faultline cluster needs no-such-tool-faultline, which is not installed: install it with `apt-get install some-package`"
+            "no-such-tool-faultline is not installed and a lab needs it: install it with `apt-get install some-package`"
         );
     }
 }

@@ -23,7 +23,7 @@ pub struct Made {
 
 /// Makes a lab of `n` hosts in `dir` on `subnet`.
 pub fn up(n: usize, dir: &Path, subnet: &str) -> Result<Made, LabError> {
-    require_root("up")?;
+    require_root()?;
     let tools = tools()?;
     let subnet = Subnet::parse(subnet)?;
     if n == 0 || n > subnet.capacity() {

@@ -5,7 +5,9 @@
 //! unreachable address each refused in one sentence; and after `cluster down`, no namespace,
 //! bridge, veth, iptables rule or process of the test left.
 
-use harness::remote::{HostSpec, HostsFile, RemoteError, RemoteHost, RetryPolicy, SshOptions, Upload};
+use harness::remote::{
+    HostSpec, HostsFile, RemoteError, RemoteHost, RetryPolicy, SshOptions, Upload,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -32,7 +34,11 @@ fn text(o: &Output) -> String {
 }
 
 fn sh(cmd: &str) -> String {
-    let o = Command::new("sh").arg("-c").arg(cmd).output().expect("sh runs");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("sh runs");
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -85,7 +91,13 @@ fn processes_mentioning(needle: &str) -> Vec<(i32, String)> {
 fn alive(pid: i32) -> bool {
     // A zombie (already dead, not yet reaped) does not count.
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .map(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
         .unwrap_or(false)
 }
 
@@ -158,7 +170,10 @@ fn a_lab_of_three_hosts_over_ssh_and_nothing_left_after_down() {
         assert!(listed.contains(ns.as_str()), "{ns} not in {listed}");
     }
     assert_eq!(
-        processes_mentioning(&format!("{d}/")).iter().filter(|(_, c)| c.contains("[listener]")).count(),
+        processes_mentioning(&format!("{d}/"))
+            .iter()
+            .filter(|(_, c)| c.contains("[listener]"))
+            .count(),
         3,
         "one sshd per host after replacing the lab: {:?}",
         processes_mentioning(&d)
@@ -191,7 +206,10 @@ fn a_lab_of_three_hosts_over_ssh_and_nothing_left_after_down() {
             h.name()
         );
         let o = h.exec("echo out; echo err >&2; exit 3").unwrap();
-        assert_eq!((o.status, o.stdout.as_str(), o.stderr.as_str()), (3, "out\n", "err\n"));
+        assert_eq!(
+            (o.status, o.stdout.as_str(), o.stderr.as_str()),
+            (3, "out\n", "err\n")
+        );
     }
     let e = hosts[0].run("ls /nonexistent-faultline").unwrap_err();
     let s = one_sentence(&e);
@@ -205,9 +223,15 @@ fn a_lab_of_three_hosts_over_ssh_and_nothing_left_after_down() {
     let local = tmp.path().join("payload");
     std::fs::copy(faultline(), &local).unwrap();
     let size = std::fs::metadata(&local).unwrap().len();
-    let remote = dir.join("remote/n2/bin/payload").to_string_lossy().into_owned();
+    let remote = dir
+        .join("remote/n2/bin/payload")
+        .to_string_lossy()
+        .into_owned();
     let first = hosts[1].upload(&local, &remote, 0o755).unwrap();
-    assert!(matches!(first, Upload::Sent { bytes, .. } if bytes == size), "{first:?}");
+    assert!(
+        matches!(first, Upload::Sent { bytes, .. } if bytes == size),
+        "{first:?}"
+    );
     let second = hosts[1].upload(&local, &remote, 0o755).unwrap();
     assert!(matches!(second, Upload::Unchanged { .. }), "{second:?}");
     let o = hosts[1].run(&format!("{remote} --version")).unwrap();
@@ -224,12 +248,20 @@ fn a_lab_of_three_hosts_over_ssh_and_nothing_left_after_down() {
     let run_dir = dir.join("remote/n3/run").to_string_lossy().into_owned();
     let pidfile = format!("{run_dir}/sleeper.pid");
     let pid = hosts[2]
-        .spawn_detached(&run_dir, "sleep 300", &pidfile, &format!("{run_dir}/sleeper.log"))
+        .spawn_detached(
+            &run_dir,
+            "sleep 300",
+            &pidfile,
+            &format!("{run_dir}/sleeper.log"),
+        )
         .unwrap();
     hosts[2].disconnect();
     assert!(hosts[2].is_alive(&pidfile).unwrap());
     let in_ns = sh(&format!("ip netns pids {}", namespaces[2]));
-    assert!(in_ns.split_whitespace().any(|p| p == pid.to_string()), "{pid} not in {in_ns}");
+    assert!(
+        in_ns.split_whitespace().any(|p| p == pid.to_string()),
+        "{pid} not in {in_ns}"
+    );
     assert!(hosts[2].signal(&pidfile, "TERM").unwrap());
     let deadline = Instant::now() + Duration::from_secs(5);
     while hosts[2].is_alive(&pidfile).unwrap() && Instant::now() < deadline {
@@ -237,7 +269,12 @@ fn a_lab_of_three_hosts_over_ssh_and_nothing_left_after_down() {
     }
     assert!(!hosts[2].is_alive(&pidfile).unwrap());
     let left = hosts[0]
-        .spawn_detached(&run_dir, "sleep 300", &format!("{run_dir}/left.pid"), "/dev/null")
+        .spawn_detached(
+            &run_dir,
+            "sleep 300",
+            &format!("{run_dir}/left.pid"),
+            "/dev/null",
+        )
         .unwrap() as i32;
     assert!(alive(left));
 
@@ -248,32 +285,48 @@ fn a_lab_of_three_hosts_over_ssh_and_nothing_left_after_down() {
     let n1_fp = fingerprint_of(&dir.join("n1/ssh_host_ed25519_key.pub"));
     let n2_blob: Vec<&str> = n2_key.split_whitespace().take(2).collect();
     let wrong = tmp.path().join("wrong_known_hosts");
-    std::fs::write(&wrong, format!("{} {}\n", file.hosts[0].address, n2_blob.join(" "))).unwrap();
+    std::fs::write(
+        &wrong,
+        format!("{} {}\n", file.hosts[0].address, n2_blob.join(" ")),
+    )
+    .unwrap();
     let strict = SshOptions {
         known_hosts: Some(wrong.clone()),
         ..opts.clone()
     };
-    let e = RemoteHost::new(file.hosts[0].clone(), strict.clone()).run("true").unwrap_err();
+    let e = RemoteHost::new(file.hosts[0].clone(), strict.clone())
+        .run("true")
+        .unwrap_err();
     let s = one_sentence(&e);
     assert!(matches!(e, RemoteError::HostKeyMismatch { .. }), "{s}");
     assert!(s.contains("n1") && s.contains(&n1_fp), "{s} (want {n1_fp})");
     // Not in the file at all: refused, naming the host and the fingerprint.
     std::fs::write(&wrong, "").unwrap();
-    let e = RemoteHost::new(file.hosts[0].clone(), strict.clone()).run("true").unwrap_err();
+    let e = RemoteHost::new(file.hosts[0].clone(), strict.clone())
+        .run("true")
+        .unwrap_err();
     let s = one_sentence(&e);
     assert!(matches!(e, RemoteError::UnknownHostKey { .. }), "{s}");
-    assert!(s.contains("n1") && s.contains(&n1_fp) && s.contains("ssh-ed25519"), "{s}");
+    assert!(
+        s.contains("n1") && s.contains(&n1_fp) && s.contains("ssh-ed25519"),
+        "{s}"
+    );
     // Unless strictness is off.
     let lax = SshOptions {
         strict_host_keys: false,
         ..strict
     };
-    RemoteHost::new(file.hosts[0].clone(), lax).run("true").unwrap();
+    RemoteHost::new(file.hosts[0].clone(), lax)
+        .run("true")
+        .unwrap();
     assert!(n1_key.starts_with("ssh-ed25519 "));
 
     // A wrong user key: one sentence naming the host, the user and the key.
     let other = tmp.path().join("other_id");
-    sh(&format!("ssh-keygen -q -t ed25519 -N '' -f {}", other.display()));
+    sh(&format!(
+        "ssh-keygen -q -t ed25519 -N '' -f {}",
+        other.display()
+    ));
     let e = RemoteHost::new(
         file.hosts[0].clone(),
         SshOptions {
@@ -322,11 +375,17 @@ fn a_lab_of_three_hosts_over_ssh_and_nothing_left_after_down() {
     let o = cluster(&["down", "--dir", &d]);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
-    assert!(out.contains("3 namespaces") && out.contains("3 sshds"), "{out}");
+    assert!(
+        out.contains("3 namespaces") && out.contains("3 sshds"),
+        "{out}"
+    );
     let listed = sh("ip netns list");
     assert!(!listed.contains(&format!("fl-{tag}-")), "{listed}");
     let links = sh("ip -o link show");
-    assert!(!links.contains(&bridge) && !links.contains(&format!("flv{tag}-")), "{links}");
+    assert!(
+        !links.contains(&bridge) && !links.contains(&format!("flv{tag}-")),
+        "{links}"
+    );
     let rules = sh("iptables -w -S");
     assert!(!rules.contains(&format!("faultline-lab-{tag}")), "{rules}");
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -344,7 +403,11 @@ fn a_lab_of_three_hosts_over_ssh_and_nothing_left_after_down() {
     // down with nothing there says so and exits 0.
     let o = cluster(&["down", "--dir", &d]);
     assert!(o.status.success(), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("nothing to remove"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("nothing to remove"),
+        "{}",
+        text(&o)
+    );
     // status with no lab: one sentence, 254.
     let o = cluster(&["status", "--dir", &d]);
     assert_eq!(o.status.code(), Some(254), "{}", text(&o));

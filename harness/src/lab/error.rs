@@ -11,7 +11,9 @@ use std::path::PathBuf;
 pub enum LabError {
     #[error("this needs root (it makes and removes network namespaces, a bridge and sshds): run it as root, e.g. with sudo")]
     NotRoot,
-    #[error("{tool} is not installed and a lab needs it: install it with `apt-get install {package}`")]
+    #[error(
+        "{tool} is not installed and a lab needs it: install it with `apt-get install {package}`"
+    )]
     MissingTool {
         tool: &'static str,
         package: &'static str,
@@ -61,7 +63,13 @@ pub enum LabError {
         dir: PathBuf,
     },
     #[error(transparent)]
-    Remote(#[from] RemoteError),
+    Remote(Box<RemoteError>),
+}
+
+impl From<RemoteError> for LabError {
+    fn from(e: RemoteError) -> Self {
+        LabError::Remote(Box::new(e))
+    }
 }
 
 impl LabError {
@@ -73,7 +81,7 @@ impl LabError {
             | LabError::BadHosts { .. }
             | LabError::Overlap { .. }
             | LabError::NoLab { .. } => EXIT_BAD_INPUT,
-            LabError::Remote(RemoteError::HostsFile { .. }) => EXIT_BAD_INPUT,
+            LabError::Remote(e) if matches!(**e, RemoteError::HostsFile { .. }) => EXIT_BAD_INPUT,
             _ => EXIT_HARNESS,
         }
     }

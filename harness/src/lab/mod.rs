@@ -92,7 +92,12 @@ fn run_up(hosts: usize, dir: &std::path::Path, subnet: &str) -> Result<(), LabEr
         started.elapsed().as_secs_f64()
     );
     for (k, h) in made.hosts.iter().enumerate() {
-        println!("{}\t{}\tnamespace {}", h.name, h.address, made.lab.namespace(k + 1));
+        println!(
+            "{}\t{}\tnamespace {}",
+            h.name,
+            h.address,
+            made.lab.namespace(k + 1)
+        );
     }
     println!("hosts file: {}", made.lab.hosts_file().display());
     Ok(())

@@ -101,7 +101,18 @@ pub fn add_forward_rule(iptables: &Path, lab: &Lab) -> Result<(), LabError> {
     run(
         iptables,
         &[
-            "-w", "-I", "FORWARD", "-i", &br, "-o", &br, "-m", "comment", "--comment", &tag, "-j",
+            "-w",
+            "-I",
+            "FORWARD",
+            "-i",
+            &br,
+            "-o",
+            &br,
+            "-m",
+            "comment",
+            "--comment",
+            &tag,
+            "-j",
             "ACCEPT",
         ],
     )?;

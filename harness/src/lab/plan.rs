@@ -185,7 +185,10 @@ mod tests {
         assert!(!s.overlaps(Ipv4Addr::new(10, 78, 0, 5), 24));
         assert_eq!(Subnet::parse("192.168.4.0/29").unwrap().capacity(), 5);
         for (bad, why) in [
-            ("10.77.0.1/24", "host bits are set; the network is 10.77.0.0/24"),
+            (
+                "10.77.0.1/24",
+                "host bits are set; the network is 10.77.0.0/24",
+            ),
             ("8.8.8.0/24", "not a private range"),
             ("10.77.0.0", "expected an IPv4 CIDR"),
             ("10.77.0.0/30", "the prefix length must be between 8 and 29"),

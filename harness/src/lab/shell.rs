@@ -28,7 +28,11 @@ pub fn run(program: &Path, args: &[&str]) -> Result<String, LabError> {
         })?;
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let stderr: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let stderr: Vec<&str> = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         return Err(LabError::Command {
             command: shown(),
             status: out.status.to_string(),

@@ -29,16 +29,17 @@ pub fn up(n: usize, dir: &Path, subnet: &str) -> Result<Made, LabError> {
     if n == 0 || n > subnet.capacity() {
         return Err(LabError::BadHosts {
             hosts: n,
-            reason: format!(
-                "a lab on {subnet} holds 1 to {} hosts",
-                subnet.capacity()
-            ),
+            reason: format!("a lab on {subnet} holds 1 to {} hosts", subnet.capacity()),
         });
     }
     let lab = Lab::at(dir)?;
     let old = remove(&lab, &tools)?;
     if !old.is_empty() {
-        tracing::info!("replaced the old lab in {}: {}", lab.dir.display(), old.summary());
+        tracing::info!(
+            "replaced the old lab in {}: {}",
+            lab.dir.display(),
+            old.summary()
+        );
     }
     network::check_free(&tools.ip, &lab, &subnet)?;
     let started = Instant::now();

@@ -98,7 +98,10 @@ fn verify_host_key(
     let result = match result {
         Ok(r) => r,
         Err(e) if !opts.strict_host_keys => {
-            tracing::warn!("{}: {e}; not checking its host key (--no-strict-host-keys)", spec.name);
+            tracing::warn!(
+                "{}: {e}; not checking its host key (--no-strict-host-keys)",
+                spec.name
+            );
             return Ok(());
         }
         Err(e) => return Err(e),
@@ -141,7 +144,9 @@ fn check_known_hosts(
         path: path.to_path_buf(),
         reason,
     };
-    let mut kh = session.known_hosts().map_err(|e| unreadable(e.to_string()))?;
+    let mut kh = session
+        .known_hosts()
+        .map_err(|e| unreadable(e.to_string()))?;
     if path.exists() {
         kh.read_file(path, KnownHostFileKind::OpenSSH)
             .map_err(|e| unreadable(e.to_string()))?;

@@ -26,8 +26,8 @@ impl Output {
 /// Where a command failed: before it was sent (trying again is safe) or after.
 #[derive(Debug)]
 pub enum ExecError {
-    NotStarted(RemoteError),
-    Started(RemoteError),
+    NotStarted(Box<RemoteError>),
+    Started(Box<RemoteError>),
 }
 
 /// Runs `command` through the user's shell on the host; `idle` bounds the wait for any output
@@ -47,10 +47,10 @@ pub fn exec(
     session.set_blocking(true);
     let mut channel = session
         .channel_session()
-        .map_err(|e| ExecError::NotStarted(transport("opening a channel for", &e)))?;
+        .map_err(|e| ExecError::NotStarted(Box::new(transport("opening a channel for", &e))))?;
     channel
         .exec(command)
-        .map_err(|e| ExecError::NotStarted(transport("starting", &e)))?;
+        .map_err(|e| ExecError::NotStarted(Box::new(transport("starting", &e))))?;
     let _ = channel.send_eof();
     session.set_blocking(false);
     let mut stdout = Vec::new();
@@ -97,15 +97,15 @@ pub fn exec(
         wait_readable(conn, Duration::from_millis(50));
     };
     session.set_blocking(true);
-    result.map_err(ExecError::Started)?;
+    result.map_err(|e| ExecError::Started(Box::new(e)))?;
     channel
         .wait_close()
-        .map_err(|e| ExecError::Started(transport("closing", &e)))?;
+        .map_err(|e| ExecError::Started(Box::new(transport("closing", &e))))?;
     let status = match channel.exit_signal() {
         Ok(sig) if sig.exit_signal.is_some() => -1,
         _ => channel
             .exit_status()
-            .map_err(|e| ExecError::Started(transport("reading the status of", &e)))?,
+            .map_err(|e| ExecError::Started(Box::new(transport("reading the status of", &e))))?,
     };
     Ok(Output {
         status,

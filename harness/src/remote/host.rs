@@ -130,12 +130,12 @@ impl RemoteHost {
                 Ok(o) => Ok(o),
                 Err(ExecError::NotStarted(e)) => {
                     *guard = None;
-                    Err(e)
+                    Err(*e)
                 }
                 Err(ExecError::Started(e)) => {
                     *guard = None;
                     sent = true;
-                    Err(e)
+                    Err(*e)
                 }
             }
         })

@@ -216,7 +216,12 @@ mod tests {
         let names: Vec<_> = f.hosts.iter().map(|h| (h.name.as_str(), h.port)).collect();
         assert_eq!(
             names,
-            [("n1", None), ("n2", Some(22)), ("10.77.0.4", None), ("[::1]:23", Some(23))]
+            [
+                ("n1", None),
+                ("n2", Some(22)),
+                ("10.77.0.4", None),
+                ("[::1]:23", Some(23))
+            ]
         );
         assert_eq!(f.hosts[3].address, "::1");
         let o = f.options(SshOptions::default());
@@ -235,12 +240,27 @@ mod tests {
     fn bad_lines_are_one_sentence_with_the_line() {
         for (text, want) in [
             ("n1 a b\n", "/lab/hosts:1: expected `name address[:port]`"),
-            ("user = u\ncolour = red\n", "/lab/hosts:2: unknown setting \"colour\""),
-            ("n1 10.0.0.2:99999\n", "/lab/hosts:1: \"99999\" is not a port"),
-            ("n1 a\nn1 b\n", "/lab/hosts:2: the host name \"n1\" appears twice"),
-            ("n1 a\nn2 a\n", "/lab/hosts:2: the address \"a\" appears twice"),
+            (
+                "user = u\ncolour = red\n",
+                "/lab/hosts:2: unknown setting \"colour\"",
+            ),
+            (
+                "n1 10.0.0.2:99999\n",
+                "/lab/hosts:1: \"99999\" is not a port",
+            ),
+            (
+                "n1 a\nn1 b\n",
+                "/lab/hosts:2: the host name \"n1\" appears twice",
+            ),
+            (
+                "n1 a\nn2 a\n",
+                "/lab/hosts:2: the address \"a\" appears twice",
+            ),
             ("# nothing\n", "/lab/hosts:1: the file names no host"),
-            ("key =\nn1 a\n", "/lab/hosts:1: the setting \"key\" has no value"),
+            (
+                "key =\nn1 a\n",
+                "/lab/hosts:1: the setting \"key\" has no value",
+            ),
         ] {
             let e = parse(text).unwrap_err().to_string();
             assert!(e.starts_with(want), "{text:?}: {e}");

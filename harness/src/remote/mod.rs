@@ -1,6 +1,7 @@
 //! Remote control over SSH (the `ssh2` crate): the one code path that drives real hosts, whether
 //! they are machines in a lab or the network namespaces of `faultline cluster up`.
 //!
+//! - [`args`]: the command-line options choosing hosts (`--hosts`, `--hosts-file`, `--ssh-*`).
 //! - [`hosts_file`]: the hosts file (`name address[:port]` lines and `user`/`key`/`known_hosts`
 //!   settings), so that `--hosts-file FILE` needs no other option.
 //! - [`options`]: how to log in (user, key, port, known_hosts, strictness, timeouts, retries).
@@ -13,6 +14,7 @@
 //!   spawned detached with a pidfile.
 //! - [`error`]: what can go wrong, each as one sentence naming the host.
 
+pub mod args;
 pub mod connect;
 pub mod error;
 pub mod exec;
@@ -23,6 +25,7 @@ pub mod options;
 pub mod retry;
 pub mod transfer;
 
+pub use args::SshArgs;
 pub use error::RemoteError;
 pub use exec::Output;
 pub use host::RemoteHost;
@@ -34,8 +37,7 @@ pub use transfer::Upload;
 /// `s` quoted for a POSIX shell: one word, whatever it holds.
 pub fn sh_quote(s: &str) -> String {
     if !s.is_empty()
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b))
     {
         return s.to_string();

@@ -48,7 +48,9 @@ impl Default for SshOptions {
 impl SshOptions {
     /// The known_hosts file used: the one given, else ~/.ssh/known_hosts.
     pub fn known_hosts_path(&self) -> PathBuf {
-        self.known_hosts.clone().unwrap_or_else(|| home().join(".ssh/known_hosts"))
+        self.known_hosts
+            .clone()
+            .unwrap_or_else(|| home().join(".ssh/known_hosts"))
     }
 }
 

@@ -92,7 +92,11 @@ mod tests {
             for _ in 0..50 {
                 let d = p.backoff(n);
                 let cap = (Duration::from_millis(100) * (1 << (n - 1))).min(p.max);
-                assert!(d >= cap / 2 && d <= cap, "try {n}: {d:?} outside [{:?}, {cap:?}]", cap / 2);
+                assert!(
+                    d >= cap / 2 && d <= cap,
+                    "try {n}: {d:?} outside [{:?}, {cap:?}]",
+                    cap / 2
+                );
                 seen.insert(d);
             }
         }

@@ -375,13 +375,42 @@ fn a_lab_of_three_hosts_over_ssh_and_nothing_left_after_down() {
     assert!(s.contains("ghost") && s.contains("10.213.14.200"), "{s}");
     assert!(took < Duration::from_secs(10), "took {took:?}: {s}");
 
+    // A host whose sshd died: status says which, and exits 255.
+    let sshd_pid: i32 = std::fs::read_to_string(dir.join("n3/sshd.pid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // SAFETY: kill has no memory preconditions.
+    unsafe {
+        libc::kill(sshd_pid, libc::SIGKILL);
+    }
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(sshd_pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let o = cluster(&["status", "--dir", &d]);
+    assert_eq!(o.status.code(), Some(255), "{}", text(&o));
+    let st = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(st.matches("sshd up").count(), 2, "{st}");
+    assert!(
+        st.lines()
+            .any(|l| l.starts_with("n3\t") && l.contains("sshd DOWN: cannot reach n3")),
+        "{st}"
+    );
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("1 of 3 hosts"),
+        "{}",
+        text(&o)
+    );
+
     // down: nothing of the test is left.
     drop(hosts);
     let o = cluster(&["down", "--dir", &d]);
     assert!(o.status.success(), "{}", text(&o));
     let out = String::from_utf8_lossy(&o.stdout).into_owned();
     assert!(
-        out.contains("3 namespaces") && out.contains("3 sshds"),
+        out.contains("3 namespaces") && out.contains("2 sshds"),
         "{out}"
     );
     let listed = sh("ip netns list");

@@ -27,7 +27,7 @@ impl System for Zab {
 
     /// Local reads may be stale; sync before each read makes them linearizable.
     fn linearizable_args(&self) -> &'static [&'static str] {
-        &["--zab-sync-reads"]
+        &["--sync-reads"]
     }
 
     fn workloads(&self) -> &'static [WorkloadKind] {
@@ -40,7 +40,7 @@ impl System for Zab {
 
     fn clients(&self, endpoints: Vec<Endpoint>, opts: ClientOptions) -> Clients {
         spread(endpoints, move |ep| {
-            ZabClient::new(ep, opts.op_timeout, opts.zab_sync_reads)
+            ZabClient::new(ep, opts.op_timeout, opts.sync_reads)
         })
     }
 }

@@ -60,9 +60,9 @@ pub struct TestArgs {
     /// Seconds a client waits for one request before recording info.
     #[arg(long, default_value_t = 2.0)]
     pub op_timeout: f64,
-    /// zab: sync before every read.
-    #[arg(long)]
-    pub zab_sync_reads: bool,
+    /// zab and zookeeper: sync before every read (local reads are only sequentially consistent).
+    #[arg(long, alias = "zab-sync-reads")]
+    pub sync_reads: bool,
     /// Directory holding raft-node / zab-node (default: next to faultline, else built with cargo).
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
@@ -200,8 +200,8 @@ pub(super) fn rerun_command(a: &TestArgs, cfg: &Config) -> String {
         cfg.system.name(), cfg.spec.kind.name(), if a.nemesis.is_empty() { "none" } else { &a.nemesis },
         a.nemesis_interval, a.nodes, a.concurrency, a.time_limit, a.rate, cfg.seed, a.mix, a.ops_per_key, a.keys, a.op_timeout
     );
-    if a.zab_sync_reads {
-        s.push_str(" --zab-sync-reads");
+    if a.sync_reads {
+        s.push_str(" --sync-reads");
     }
     if a.no_final_restart {
         s.push_str(" --no-final-restart");

@@ -71,7 +71,7 @@ pub(super) async fn run_async(
     let progress = Progress::start(journal.clone(), start, time_limit);
     let opts = ClientOptions {
         op_timeout: Duration::from_secs_f64(args.op_timeout),
-        zab_sync_reads: args.zab_sync_reads,
+        sync_reads: args.sync_reads,
     };
     let clients = cfg.system.clients(
         s.cluster
@@ -248,7 +248,7 @@ fn test_json(args: &TestArgs, cfg: &Config, s: &Setup, node_version: Option<Stri
         "time_limit_s": args.time_limit,
         "rate": args.rate,
         "op_timeout_s": args.op_timeout,
-        "zab_sync_reads": args.zab_sync_reads,
+        "sync_reads": args.sync_reads,
         "bugs": args.bugs,
         "node_args": args.node_args,
         "recovery_timeout_s": args.recovery_timeout,

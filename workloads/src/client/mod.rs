@@ -9,6 +9,7 @@ mod memory;
 mod raft;
 mod session;
 mod zab;
+mod zookeeper;
 
 pub use boxed::BoxClient;
 pub use conn::{call_once, ConnError, LineConn};
@@ -16,6 +17,7 @@ pub use memory::{MemoryClient, MemorySystem};
 pub use raft::RaftClient;
 pub use session::{CallError, Endpoint, Session};
 pub use zab::ZabClient;
+pub use zookeeper::ZooKeeperClient;
 
 use histories::Event;
 use serde::{Deserialize, Serialize};
@@ -27,15 +29,16 @@ use std::time::Duration;
 pub struct ClientOptions {
     /// How long one request may take before the operation is recorded as `info`.
     pub op_timeout: Duration,
-    /// zab: issue `sync` before each read.
-    pub zab_sync_reads: bool,
+    /// zab and zookeeper: issue `sync` before each read.
+    #[serde(alias = "zab_sync_reads")]
+    pub sync_reads: bool,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
         ClientOptions {
             op_timeout: Duration::from_secs(2),
-            zab_sync_reads: false,
+            sync_reads: false,
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The zab adapter: each register key is a znode `/reg-<key>` holding the value as its data.
 //! write = `set` with version -1, or `create` when absent; read = `get` (absent = null), preceded
-//! by `sync` with `--zab-sync-reads`; cas = `get`, then `set` with the version read (or `create`
+//! by `sync` with `--sync-reads`; cas = `get`, then `set` with the version read (or `create`
 //! when expecting absence). Set elements are znodes `/set-<element>`; the set is read with
 //! `sync`, then `children` of `/`.
 

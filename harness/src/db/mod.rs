@@ -9,6 +9,7 @@
 mod noop;
 mod raft;
 mod zab;
+mod zookeeper;
 
 use crate::control::{locate_binary, locate_installed, ControlError, NodeLayout};
 use std::future::Future;
@@ -21,7 +22,12 @@ use workloads::client::{call_once, BoxClient, ClientOptions, Endpoint};
 use workloads::WorkloadKind;
 
 /// Every system `faultline test --system` accepts, in the order `--help` lists them.
-pub static SYSTEMS: &[&dyn System] = &[&raft::Raft, &zab::Zab, &noop::Noop];
+pub static SYSTEMS: &[&dyn System] = &[
+    &raft::Raft,
+    &zab::Zab,
+    &zookeeper::ZooKeeper,
+    &noop::Noop,
+];
 
 /// The descriptor named `name`.
 pub fn find(name: &str) -> Result<&'static dyn System, DbError> {
@@ -383,7 +389,7 @@ mod tests {
         assert!(e.is_bad_input());
         assert_eq!(
             e.to_string(),
-            "unknown system \"etcd\": known systems are raft, zab, noop"
+            "unknown system \"etcd\": known systems are raft, zab, zookeeper, noop"
         );
         for s in SYSTEMS {
             assert_eq!(find(s.name()).unwrap().name(), s.name());

@@ -2,16 +2,47 @@
 //! the nodes first start, crashed (unsynced writes dropped) while a node is down, and unmounted
 //! cleanly at the end of the run, which leaves the node's files in `nodes/<node>/data` as
 //! ordinary files. The durable content lives in `nodes/<node>/faultfs-store` while mounted.
+//! Files a system's descriptor wrote into the data directory before the mount (ZooKeeper's
+//! `myid`) are carried onto it, written and synced there before the nodes start.
 
 use crate::control::{ControlError, NodeLayout};
 use faultfs::Mount;
 use serde_json::{json, Value};
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
 /// The mounts of a cluster, one per node, in node order.
 pub struct NodeDisks {
     names: Vec<String>,
     mounts: Vec<Mutex<Option<Mount>>>,
+}
+
+/// Removes the plain files directly in `dir` and returns their names and contents.
+fn take_files(dir: &Path) -> std::io::Result<Vec<(OsString, Vec<u8>)>> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        if e.file_type()?.is_file() {
+            out.push((e.file_name(), std::fs::read(e.path())?));
+            std::fs::remove_file(e.path())?;
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `files` into `dir` and makes them durable (the files, then the directory).
+fn put_files(dir: &Path, files: &[(OsString, Vec<u8>)]) -> std::io::Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    for (name, data) in files {
+        let mut f = std::fs::File::create(dir.join(name))?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    std::fs::File::open(dir)?.sync_all()
 }
 
 impl NodeDisks {
@@ -21,11 +52,21 @@ impl NodeDisks {
         faultfs::check_available()?;
         let mut mounts = Vec::new();
         for l in layouts {
+            let carried = take_files(&l.data_dir).map_err(|source| ControlError::Prepare {
+                node: l.name.clone(),
+                dir: l.data_dir.clone(),
+                source,
+            })?;
             let m = Mount::new(&l.data_dir, &l.dir.join("faultfs-store")).map_err(|source| {
                 ControlError::Mount {
                     node: l.name.clone(),
                     source,
                 }
+            })?;
+            put_files(&l.data_dir, &carried).map_err(|source| ControlError::Prepare {
+                node: l.name.clone(),
+                dir: l.data_dir.clone(),
+                source,
             })?;
             mounts.push(Mutex::new(Some(m)));
         }

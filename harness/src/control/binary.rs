@@ -87,19 +87,23 @@ fn build_with_cargo(bin: &str, package: &str, exe: Option<&Path>) -> Result<Path
     }
 }
 
-/// Finds the installed program `bin`: in `dir` when given, else on `PATH`. When it is absent the
-/// error names `debian_package`, which provides it.
+/// Finds the installed program `bin`: in `dir` when given, then on `PATH` (a test's `--bin-dir`
+/// names where faultline's own binaries are, not where java or etcd is installed). When it is
+/// absent the error names `debian_package`, which provides it.
 pub fn locate_installed(
     bin: &str,
     debian_package: &str,
     dir: Option<&Path>,
 ) -> Result<PathBuf, ControlError> {
-    let dirs: Vec<PathBuf> = match dir {
-        Some(d) => vec![std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf())],
-        None => std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).collect())
+    let mut dirs: Vec<PathBuf> = dir
+        .map(|d| std::path::absolute(d).unwrap_or_else(|_| d.to_path_buf()))
+        .into_iter()
+        .collect();
+    dirs.extend(
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
             .unwrap_or_default(),
-    };
+    );
     dirs.iter()
         .map(|d| d.join(bin))
         .find(|c| is_executable(c))
@@ -107,7 +111,7 @@ pub fn locate_installed(
             bin: bin.to_string(),
             debian_package: debian_package.to_string(),
             place: match dir {
-                Some(d) => d.display().to_string(),
+                Some(d) => format!("{} or on PATH", d.display()),
                 None => "PATH".into(),
             },
         })
@@ -125,18 +129,36 @@ mod tests {
     #[test]
     fn an_absent_installed_program_names_its_package() {
         let d = tempfile::tempdir().unwrap();
-        let e = locate_installed("etcd", "etcd-server", Some(d.path())).unwrap_err();
+        let absent = "faultline-no-such-program";
+        let e = locate_installed(absent, "etcd-server", Some(d.path())).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
-                "cannot find the etcd program in {}; install it (apt-get install etcd-server) or pass --bin-dir",
+                "cannot find the {absent} program in {} or on PATH; install it (apt-get install etcd-server) or pass --bin-dir",
                 d.path().display()
             )
         );
         let sh = locate_installed("sh", "dash", None).unwrap();
         assert!(sh.is_file());
         // Not executable: not a program.
-        std::fs::write(d.path().join("etcd"), "").unwrap();
-        assert!(locate_installed("etcd", "etcd-server", Some(d.path())).is_err());
+        std::fs::write(d.path().join(absent), "").unwrap();
+        assert!(locate_installed(absent, "etcd-server", Some(d.path())).is_err());
+        // --bin-dir first, then PATH.
+        let sh_in_dir = d.path().join("sh");
+        std::fs::write(&sh_in_dir, "").unwrap();
+        std::fs::set_permissions(
+            &sh_in_dir,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        assert_eq!(
+            locate_installed("sh", "dash", Some(d.path())).unwrap(),
+            sh_in_dir
+        );
+        let e = tempfile::tempdir().unwrap();
+        assert_ne!(
+            locate_installed("sh", "dash", Some(e.path())).unwrap(),
+            sh_in_dir
+        );
     }
 }

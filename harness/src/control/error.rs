@@ -27,6 +27,12 @@ pub enum ControlError {
         debian_package: String,
         place: String,
     },
+    #[error("cannot find {what} at {}; install it (apt-get install {debian_package})", .path.display())]
+    NotInstalledFile {
+        what: &'static str,
+        path: PathBuf,
+        debian_package: &'static str,
+    },
     #[error("cannot run cargo to build {bin}: {source}")]
     Cargo {
         bin: String,

@@ -22,12 +22,7 @@ use workloads::client::{call_once, BoxClient, ClientOptions, Endpoint};
 use workloads::WorkloadKind;
 
 /// Every system `faultline test --system` accepts, in the order `--help` lists them.
-pub static SYSTEMS: &[&dyn System] = &[
-    &raft::Raft,
-    &zab::Zab,
-    &zookeeper::ZooKeeper,
-    &noop::Noop,
-];
+pub static SYSTEMS: &[&dyn System] = &[&raft::Raft, &zab::Zab, &zookeeper::ZooKeeper, &noop::Noop];
 
 /// The descriptor named `name`.
 pub fn find(name: &str) -> Result<&'static dyn System, DbError> {

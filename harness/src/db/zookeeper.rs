@@ -193,10 +193,10 @@ impl System for ZooKeeper {
     fn program(&self, dir: Option<&Path>) -> Result<Option<PathBuf>, ControlError> {
         let java = self.binary().map(|b| b.locate(dir)).transpose()?;
         if !Path::new(SERVER_JAR).is_file() {
-            return Err(ControlError::NotInstalled {
-                bin: SERVER_JAR.to_string(),
-                debian_package: DEBIAN_PACKAGE.to_string(),
-                place: "/usr/share/java".to_string(),
+            return Err(ControlError::NotInstalledFile {
+                what: "ZooKeeper's server jar",
+                path: SERVER_JAR.into(),
+                debian_package: DEBIAN_PACKAGE,
             });
         }
         Ok(java)
@@ -238,6 +238,8 @@ impl System for ZooKeeper {
             "-XX:+UseSerialGC".into(),
             "-XX:TieredStopAtLevel=1".into(),
             "-Djava.awt.headless=true".into(),
+            // Elections back off to 1 s between rounds, not 60.
+            "-Dzookeeper.fastleader.maxNotificationInterval=1000".into(),
             "-Dorg.slf4j.simpleLogger.showDateTime=true".into(),
             "-Dorg.slf4j.simpleLogger.dateTimeFormat=yyyy-MM-dd'T'HH:mm:ss.SSS".into(),
             "-cp".into(),

@@ -188,10 +188,7 @@ impl ZooKeeperClient {
     /// `getData`: `Ok(None)` when the znode is absent.
     async fn get(&mut self, path: &str) -> Result<Option<(Value, zk::Stat)>, ZkError> {
         let p = path.to_string();
-        match self
-            .call(|s| async move { s.get_data(&p).await })
-            .await
-        {
+        match self.call(|s| async move { s.get_data(&p).await }).await {
             Ok((data, stat)) => Ok(Some((decode(&data), stat))),
             Err(ZkError::Zk(zk::Error::NoNode)) => Ok(None),
             Err(e) => Err(e),
@@ -202,7 +199,12 @@ impl ZooKeeperClient {
         self.call(|s| async move { s.sync("/").await }).await
     }
 
-    async fn set(&mut self, path: &str, v: &Value, version: Option<i32>) -> Result<zk::Stat, ZkError> {
+    async fn set(
+        &mut self,
+        path: &str,
+        v: &Value,
+        version: Option<i32>,
+    ) -> Result<zk::Stat, ZkError> {
         let (p, data) = (path.to_string(), encode(v));
         self.call(|s| async move { s.set_data(&p, &data, version).await })
             .await
@@ -269,7 +271,10 @@ impl ZooKeeperClient {
             _ => return inv.fail(code::CAS_MISMATCH).on(self.node()),
         };
         match done {
-            Ok(stat) => with(inv.ok(inv.value.clone()).on(self.node()), update_meta(&stat)),
+            Ok(stat) => with(
+                inv.ok(inv.value.clone()).on(self.node()),
+                update_meta(&stat),
+            ),
             Err(ZkError::Zk(zk::Error::NodeExists | zk::Error::BadVersion | zk::Error::NoNode)) => {
                 inv.fail(code::CAS_MISMATCH).on(self.node())
             }
@@ -278,8 +283,14 @@ impl ZooKeeperClient {
     }
 
     async fn add(&mut self, inv: &Event) -> Event {
-        match self.create(&format!("/set-{}", inv.value), &inv.value).await {
-            Ok(stat) => with(inv.ok(inv.value.clone()).on(self.node()), update_meta(&stat)),
+        match self
+            .create(&format!("/set-{}", inv.value), &inv.value)
+            .await
+        {
+            Ok(stat) => with(
+                inv.ok(inv.value.clone()).on(self.node()),
+                update_meta(&stat),
+            ),
             Err(e) => self.completion(inv, e),
         }
     }

@@ -5,6 +5,8 @@
 
 mod boxed;
 mod conn;
+mod etcd;
+mod http;
 mod memory;
 mod raft;
 mod session;
@@ -13,6 +15,8 @@ mod zookeeper;
 
 pub use boxed::BoxClient;
 pub use conn::{call_once, ConnError, LineConn};
+pub use etcd::{etcd_status, EtcdClient, EtcdStatus, EtcdStatusError, SET_PREFIX as ETCD_SET_PREFIX};
+pub use http::{HttpConn, HttpStatusError, PostError};
 pub use memory::{MemoryClient, MemorySystem};
 pub use raft::RaftClient;
 pub use session::{CallError, Endpoint, Session};
@@ -32,6 +36,10 @@ pub struct ClientOptions {
     /// zab and zookeeper: issue `sync` before each read.
     #[serde(alias = "zab_sync_reads")]
     pub sync_reads: bool,
+    /// etcd: serializable ranges (a member answers from its own state) instead of linearizable
+    /// ones.
+    #[serde(default)]
+    pub etcd_serializable_reads: bool,
 }
 
 impl Default for ClientOptions {
@@ -39,6 +47,7 @@ impl Default for ClientOptions {
         ClientOptions {
             op_timeout: Duration::from_secs(2),
             sync_reads: false,
+            etcd_serializable_reads: false,
         }
     }
 }

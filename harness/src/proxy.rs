@@ -34,6 +34,14 @@
 //!
 //! Client connections do not pass through the proxy: clients talk to nodes directly.
 //!
+//! # Shared listeners
+//!
+//! A system that cannot be told a different address for the same peer on every node (etcd) gets
+//! one listener per target node instead, shared by every sender ([`Proxy::start_shared`]); the
+//! proxy learns each connection's sender from a header in the bytes it sends (see [`sender`]).
+//! Once known, the connection is the link (sender, target) as above; until then it flows as if
+//! no fault applied.
+//!
 //! # Slow and flaky links
 //!
 //! A link fault applies to directed links, like a grudge; the forward direction of a connection
@@ -58,13 +66,17 @@ use rand::{Rng, SeedableRng};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+
+mod sender;
+use sender::{Ends, SenderScan};
+pub use sender::Senders;
 
 /// Chunk size of a pump's reads.
 const CHUNK: usize = 16 * 1024;
@@ -83,6 +95,11 @@ struct NetState {
 impl NetState {
     fn frozen(&self, a: usize, b: usize) -> bool {
         self.blocked.contains(&(a, b)) || self.blocked.contains(&(b, a))
+    }
+
+    /// Whether a connection with these ends is frozen (one whose sender is unknown never is).
+    fn frozen_at(&self, e: &Ends) -> bool {
+        e.pair().is_some_and(|(a, b)| self.frozen(a, b))
     }
 
     /// The mean time to reset of a connection between a and b (either direction flaky).
@@ -119,7 +136,9 @@ pub enum ProxyError {
 pub struct Proxy {
     names: Vec<String>,
     links: Vec<Link>,
-    state: watch::Sender<State>,
+    /// Shared with the connections only as a [`Weak`] (to wake them when one learns its
+    /// sender), so that dropping the proxy still ends every connection's pumps.
+    state: Arc<watch::Sender<State>>,
     listeners: Vec<JoinHandle<()>>,
     resets: Arc<AtomicU64>,
 }
@@ -139,6 +158,7 @@ impl Proxy {
         peers: &[Vec<SocketAddr>],
     ) -> std::io::Result<Proxy> {
         let (tx, _) = watch::channel(State::default());
+        let tx = Arc::new(tx);
         let resets = Arc::new(AtomicU64::new(0));
         let mut links = Vec::new();
         let mut listeners = Vec::new();
@@ -157,13 +177,71 @@ impl Proxy {
                         target,
                     };
                     let ctx = Ctx {
-                        link: link.clone(),
+                        from: Some(from),
+                        to,
+                        target,
+                        senders: None,
                         resets: resets.clone(),
+                        poke: Arc::downgrade(&tx),
                     };
                     listeners.push(tokio::spawn(accept_loop(l, ctx, tx.subscribe())));
                     links.push(link);
                 }
             }
+        }
+        Ok(Proxy {
+            names: names.to_vec(),
+            links,
+            state: tx,
+            listeners,
+            resets,
+        })
+    }
+
+    /// Starts one listener per node, shared by every sender; `peers[i]` is node i's real peer
+    /// address and `names[i]` its name. A connection's sender is the node whose id the bytes it
+    /// sends carry in `header`; `sender_ids` gives each node's id from the listeners' addresses
+    /// (etcd's member ids are a hash of the peer URLs nodes are told). [`Proxy::links`] lists
+    /// every ordered pair, with its target's shared listener.
+    pub async fn start_shared(
+        names: &[String],
+        peers: &[SocketAddr],
+        header: &str,
+        sender_ids: impl FnOnce(&[SocketAddr]) -> Vec<String>,
+    ) -> std::io::Result<Proxy> {
+        let (tx, _) = watch::channel(State::default());
+        let tx = Arc::new(tx);
+        let resets = Arc::new(AtomicU64::new(0));
+        let mut bound = Vec::new();
+        for _ in peers {
+            bound.push(TcpListener::bind(("127.0.0.1", 0)).await?);
+        }
+        let listen = bound
+            .iter()
+            .map(TcpListener::local_addr)
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let senders = Arc::new(Senders::new(header, &sender_ids(&listen)));
+        let mut links = Vec::new();
+        let mut listeners = Vec::new();
+        for (to, l) in bound.into_iter().enumerate() {
+            for from in (0..peers.len()).filter(|&f| f != to) {
+                links.push(Link {
+                    from,
+                    to,
+                    port: 0,
+                    listen: listen[to],
+                    target: peers[to],
+                });
+            }
+            let ctx = Ctx {
+                from: None,
+                to,
+                target: peers[to],
+                senders: Some(senders.clone()),
+                resets: resets.clone(),
+                poke: Arc::downgrade(&tx),
+            };
+            listeners.push(tokio::spawn(accept_loop(l, ctx, tx.subscribe())));
         }
         Ok(Proxy {
             names: names.to_vec(),
@@ -188,6 +266,12 @@ impl Proxy {
             .collect();
         l.sort_by_key(|l| l.port);
         l.iter().map(|l| l.listen).collect()
+    }
+
+    /// Node `to`'s shared listener (see [`Proxy::start_shared`]): the address every other node
+    /// dials to reach it.
+    pub fn shared_address(&self, to: usize) -> Option<SocketAddr> {
+        self.links.iter().find(|l| l.to == to).map(|l| l.listen)
     }
 
     pub fn links(&self) -> &[Link] {
@@ -275,8 +359,15 @@ impl Drop for Proxy {
 /// What every connection of one listener shares.
 #[derive(Clone)]
 struct Ctx {
-    link: Link,
+    /// The sender, for a per-pair listener; `None` on a shared one.
+    from: Option<usize>,
+    to: usize,
+    target: SocketAddr,
+    /// How senders name themselves, on a shared listener.
+    senders: Option<Arc<Senders>>,
     resets: Arc<AtomicU64>,
+    /// Wakes every connection (a connection that learnt its sender may be frozen now).
+    poke: Weak<watch::Sender<State>>,
 }
 
 async fn accept_loop(l: TcpListener, ctx: Ctx, rx: watch::Receiver<State>) {
@@ -286,18 +377,15 @@ async fn accept_loop(l: TcpListener, ctx: Ctx, rx: watch::Receiver<State>) {
             Ok((s, _)) => s,
             Err(e) => {
                 // Out of descriptors or similar: back off rather than spin.
-                tracing::warn!(
-                    "proxy {}→{}: accept failed: {e}",
-                    ctx.link.from,
-                    ctx.link.to
-                );
+                tracing::warn!("proxy {:?}→{}: accept failed: {e}", ctx.from, ctx.to);
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }
         };
         let _ = sock.set_nodelay(true);
         n += 1;
-        let seed = (ctx.link.from as u64) << 48 | (ctx.link.to as u64) << 32 | n;
+        let from = ctx.from.map_or(0xffff, |f| f as u64);
+        let seed = from << 48 | (ctx.to as u64) << 32 | n;
         tokio::spawn(serve(sock, ctx.clone(), rx.clone(), seed));
     }
 }
@@ -306,25 +394,26 @@ fn gone() -> std::io::Error {
     std::io::Error::other("proxy shut down")
 }
 
-async fn wait_open(rx: &mut watch::Receiver<State>, a: usize, b: usize) -> std::io::Result<()> {
-    rx.wait_for(|s| !s.frozen(a, b))
+async fn wait_open(rx: &mut watch::Receiver<State>, e: &Ends) -> std::io::Result<()> {
+    rx.wait_for(|s| !s.frozen_at(e))
         .await
         .map(|_| ())
         .map_err(|_| gone())
 }
 
-async fn wait_frozen(rx: &mut watch::Receiver<State>, a: usize, b: usize) -> std::io::Result<()> {
-    rx.wait_for(|s| s.frozen(a, b))
+async fn wait_frozen(rx: &mut watch::Receiver<State>, e: &Ends) -> std::io::Result<()> {
+    rx.wait_for(|s| s.frozen_at(e))
         .await
         .map(|_| ())
         .map_err(|_| gone())
 }
 
-/// Resolves when the connection between a and b is due for a reset by a flaky link.
-async fn reset_due(mut rx: watch::Receiver<State>, a: usize, b: usize, seed: u64) {
+/// Resolves when the connection with ends `e` is due for a reset by a flaky link.
+async fn reset_due(mut rx: watch::Receiver<State>, e: Ends, seed: u64) {
     let mut rng = SmallRng::seed_from_u64(seed);
+    let flaky = |s: &NetState| e.pair().and_then(|(a, b)| s.flaky(a, b));
     loop {
-        let mean = rx.borrow_and_update().flaky(a, b);
+        let mean = flaky(&rx.borrow_and_update());
         let Some(mean) = mean else {
             if rx.changed().await.is_err() {
                 return std::future::pending().await;
@@ -336,7 +425,7 @@ async fn reset_due(mut rx: watch::Receiver<State>, a: usize, b: usize, seed: u64
         let wait = Duration::from_secs_f64(-u.ln() * mean as f64 / 1000.0);
         tokio::select! {
             _ = tokio::time::sleep(wait) => {
-                if rx.borrow().flaky(a, b).is_some() {
+                if flaky(&rx.borrow()).is_some() {
                     return;
                 }
             }
@@ -346,14 +435,17 @@ async fn reset_due(mut rx: watch::Receiver<State>, a: usize, b: usize, seed: u64
 }
 
 async fn serve(client: TcpStream, ctx: Ctx, mut rx: watch::Receiver<State>, seed: u64) {
-    let (a, b) = (ctx.link.from, ctx.link.to);
-    let reset = reset_due(rx.clone(), a, b, seed);
+    let ends = match ctx.from {
+        Some(a) => Ends::known(a, ctx.to),
+        None => Ends::unknown(ctx.to),
+    };
+    let reset = reset_due(rx.clone(), ends.clone(), seed);
     tokio::pin!(reset);
     let connect = async {
-        wait_open(&mut rx, a, b).await?;
+        wait_open(&mut rx, &ends).await?;
         tokio::select! {
-            r = TcpStream::connect(ctx.link.target) => r,
-            f = wait_frozen(&mut rx, a, b) => { f?; Err(gone()) }
+            r = TcpStream::connect(ctx.target) => r,
+            f = wait_frozen(&mut rx, &ends) => { f?; Err(gone()) }
         }
     };
     let upstream = tokio::select! {
@@ -372,8 +464,12 @@ async fn serve(client: TcpStream, ctx: Ctx, mut rx: watch::Receiver<State>, seed
     let was_reset = {
         let (cr, cw) = client.split();
         let (ur, uw) = upstream.split();
-        let forward = pump(cr, uw, rx.clone(), (a, b), seed);
-        let backward = pump(ur, cw, rx, (b, a), seed ^ 1);
+        let scan = ctx.senders.clone().map(|s| Scan {
+            scan: SenderScan::new(s),
+            poke: ctx.poke.clone(),
+        });
+        let forward = pump(cr, uw, rx.clone(), (ends.clone(), false), scan, seed);
+        let backward = pump(ur, cw, rx, (ends.clone(), true), None, seed ^ 1);
         tokio::pin!(forward, backward);
         let (mut f_done, mut b_done) = (false, false);
         // An error in either direction tears the connection down; a clean end of one direction
@@ -427,11 +523,11 @@ async fn forward<W: AsyncWrite + Unpin>(
     w: &mut W,
     data: &[u8],
     rx: &mut watch::Receiver<State>,
-    (a, b): (usize, usize),
+    e: &Ends,
 ) -> std::io::Result<()> {
     let mut off = 0;
     while off < data.len() {
-        wait_open(rx, a, b).await?;
+        wait_open(rx, e).await?;
         tokio::select! {
             m = w.write(&data[off..]) => {
                 let m = m?;
@@ -440,7 +536,7 @@ async fn forward<W: AsyncWrite + Unpin>(
                 }
                 off += m;
             }
-            f = wait_frozen(rx, a, b) => { f?; }
+            f = wait_frozen(rx, e) => { f?; }
         }
     }
     Ok(())
@@ -482,14 +578,25 @@ impl Delayed {
 }
 
 /// Copies one direction (`dir` = (from, to)) of the connection between `conn`'s two nodes.
+/// A forward direction's look for its sender (shared listeners).
+struct Scan {
+    scan: SenderScan,
+    poke: Weak<watch::Sender<State>>,
+}
+
+/// Copies one direction of a connection with ends `e`: the forward one (opener to target), or
+/// the backward one when `backward`. A forward pump with a `scan` learns the sender first.
 async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     mut r: R,
     mut w: W,
     mut rx: watch::Receiver<State>,
-    dir: (usize, usize),
+    (e, backward): (Ends, bool),
+    mut scan: Option<Scan>,
     seed: u64,
 ) -> std::io::Result<()> {
-    let (a, b) = dir;
+    // The directed link this direction crosses, once the sender is known.
+    let dir = |e: &Ends| e.pair().map(|(a, b)| if backward { (b, a) } else { (a, b) });
+    let slow_of = |s: &NetState, e: &Ends| dir(e).and_then(|d| s.slow.get(&d).copied());
     let mut buf = vec![0u8; CHUNK];
     let now = Instant::now();
     let mut delayed = Delayed {
@@ -503,7 +610,7 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     loop {
         let (frozen, slow) = {
             let s = rx.borrow_and_update();
-            (s.frozen(a, b), s.slow.get(&dir).copied())
+            (s.frozen_at(&e), slow_of(&s, &e))
         };
         if eof && delayed.queue.is_empty() {
             let _ = w.shutdown().await;
@@ -523,10 +630,20 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
                     eof = true;
                     continue;
                 }
-                let slow = rx.borrow().slow.get(&dir).copied();
+                if let Some(s) = scan.as_mut() {
+                    if let Some(from) = s.scan.feed(&buf[..n]) {
+                        // Known before these bytes go on: they are held if the link is frozen.
+                        let _ = e.from.set(from);
+                        if let Some(tx) = s.poke.upgrade() {
+                            tx.send_modify(|_| {});
+                        }
+                        scan = None;
+                    }
+                }
+                let slow = slow_of(&rx.borrow(), &e);
                 if slow.is_none() && delayed.queue.is_empty() {
                     // No link fault: straight on.
-                    forward(&mut w, &buf[..n], &mut rx, dir).await?;
+                    forward(&mut w, &buf[..n], &mut rx, &e).await?;
                 } else {
                     delayed.push(buf[..n].to_vec(), slow);
                 }
@@ -534,7 +651,7 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
             _ = tokio::time::sleep_until(due.unwrap_or(now)), if due.is_some() && !frozen => {
                 if let Some((_, data)) = delayed.queue.pop_front() {
                     delayed.bytes -= data.len();
-                    forward(&mut w, &data, &mut rx, dir).await?;
+                    forward(&mut w, &data, &mut rx, &e).await?;
                 }
             }
             c = rx.changed() => c.map_err(|_| gone())?,

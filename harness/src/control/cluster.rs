@@ -1,7 +1,7 @@
 //! A cluster of local node processes behind the harness's proxy.
 
 use super::{ControlError, NodeLayout, NodeProcess};
-use crate::db::{Peer, System};
+use crate::db::{Peer, PeerRouting, System};
 use crate::proxy::Proxy;
 use nemeses::{ClusterError, Grudge};
 use serde_json::{json, Value};
@@ -47,16 +47,27 @@ impl LocalCluster {
         }
         let names: Vec<String> = layouts.iter().map(|l| l.name.clone()).collect();
         let peers: Vec<Vec<SocketAddr>> = layouts.iter().map(|l| l.peer_addrs.clone()).collect();
-        let proxy = Proxy::start_ports(&names, &peers)
-            .await
-            .map_err(ControlError::ProxyStart)?;
+        let routing = system.peer_routing();
+        let proxy = match routing {
+            PeerRouting::PerPair => Proxy::start_ports(&names, &peers).await,
+            PeerRouting::SharedByHeader { header, sender_ids } => {
+                let first: Vec<SocketAddr> = layouts.iter().map(|l| l.peer_addr).collect();
+                Proxy::start_shared(&names, &first, header, sender_ids).await
+            }
+        }
+        .map_err(ControlError::ProxyStart)?;
+        let shared = matches!(routing, PeerRouting::SharedByHeader { .. });
         let mut nodes = Vec::new();
         for l in &layouts {
             let mine: Vec<Peer> = layouts
                 .iter()
-                .filter(|o| o.index != l.index)
+                .filter(|o| shared || o.index != l.index)
                 .filter_map(|o| {
-                    let addrs = proxy.addresses(l.index, o.index);
+                    let addrs = if o.index == l.index {
+                        proxy.shared_address(o.index).into_iter().collect()
+                    } else {
+                        proxy.addresses(l.index, o.index)
+                    };
                     Some(Peer {
                         index: o.index,
                         name: o.name.clone(),

@@ -6,6 +6,7 @@
 //! Adding a system is one descriptor file here (listed in [`SYSTEMS`]) plus its client in
 //! workloads/src/client/. Nothing else in the harness names a system.
 
+mod etcd;
 mod noop;
 mod raft;
 mod zab;
@@ -22,7 +23,13 @@ use workloads::client::{call_once, BoxClient, ClientOptions, Endpoint};
 use workloads::WorkloadKind;
 
 /// Every system `faultline test --system` accepts, in the order `--help` lists them.
-pub static SYSTEMS: &[&dyn System] = &[&raft::Raft, &zab::Zab, &zookeeper::ZooKeeper, &noop::Noop];
+pub static SYSTEMS: &[&dyn System] = &[
+    &raft::Raft,
+    &zab::Zab,
+    &etcd::Etcd,
+    &zookeeper::ZooKeeper,
+    &noop::Noop,
+];
 
 /// The descriptor named `name`.
 pub fn find(name: &str) -> Result<&'static dyn System, DbError> {
@@ -169,6 +176,27 @@ pub enum StatusError {
     Unreachable(#[from] workloads::client::ConnError),
     #[error(transparent)]
     Status(#[from] wire::StatusError),
+    /// A system not reached by Contract 2 (etcd): its descriptor's sentence.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// How the proxy tells which node a peer connection comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum PeerRouting {
+    /// One listener per ordered pair of nodes (and peer port): node a dials the (a, b) listener
+    /// to reach b, so the listener names the sender.
+    PerPair,
+    /// One listener per node, shared by every sender, for a system whose nodes must all be told
+    /// the same peer addresses (etcd: member ids hash the peer URLs). A sender names itself in a
+    /// request header `header` of its peer traffic, with value `sender_ids(listeners)[i]` for
+    /// node i, where `listeners[i]` is node i's shared listener. The `peers` given to
+    /// [`System::prepare_node`] and [`System::node_args`] then include the node itself, at its own
+    /// shared listener (the address every other node reaches it at).
+    SharedByHeader {
+        header: &'static str,
+        sender_ids: fn(&[SocketAddr]) -> Vec<String>,
+    },
 }
 
 /// A system under test.
@@ -192,6 +220,11 @@ pub trait System: Send + Sync {
     /// [`Peer::addrs`] have this many addresses.
     fn peer_ports(&self) -> usize {
         1
+    }
+
+    /// How the proxy tells the sender of a peer connection.
+    fn peer_routing(&self) -> PeerRouting {
+        PeerRouting::PerPair
     }
 
     /// Writes what node `node` needs in its directories before it first starts (a config file,
@@ -380,11 +413,11 @@ mod tests {
 
     #[test]
     fn unknown_systems_name_the_known_ones() {
-        let e = find("etcd").unwrap_err();
+        let e = find("mysql").unwrap_err();
         assert!(e.is_bad_input());
         assert_eq!(
             e.to_string(),
-            "unknown system \"etcd\": known systems are raft, zab, zookeeper, noop"
+            "unknown system \"mysql\": known systems are raft, zab, etcd, zookeeper, noop"
         );
         for s in SYSTEMS {
             assert_eq!(find(s.name()).unwrap().name(), s.name());

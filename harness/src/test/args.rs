@@ -63,6 +63,10 @@ pub struct TestArgs {
     /// zab and zookeeper: sync before every read (local reads are only sequentially consistent).
     #[arg(long, alias = "zab-sync-reads")]
     pub sync_reads: bool,
+    /// etcd: serializable reads (a member answers from its own state, perhaps stale) instead of
+    /// linearizable ones.
+    #[arg(long)]
+    pub etcd_serializable_reads: bool,
     /// Directory holding raft-node / zab-node (default: next to faultline, else built with cargo).
     #[arg(long)]
     pub bin_dir: Option<PathBuf>,
@@ -202,6 +206,9 @@ pub(super) fn rerun_command(a: &TestArgs, cfg: &Config) -> String {
     );
     if a.sync_reads {
         s.push_str(" --sync-reads");
+    }
+    if a.etcd_serializable_reads {
+        s.push_str(" --etcd-serializable-reads");
     }
     if a.no_final_restart {
         s.push_str(" --no-final-restart");

@@ -72,6 +72,7 @@ pub(super) async fn run_async(
     let opts = ClientOptions {
         op_timeout: Duration::from_secs_f64(args.op_timeout),
         sync_reads: args.sync_reads,
+        etcd_serializable_reads: args.etcd_serializable_reads,
     };
     let clients = cfg.system.clients(
         s.cluster
@@ -249,6 +250,7 @@ fn test_json(args: &TestArgs, cfg: &Config, s: &Setup, node_version: Option<Stri
         "rate": args.rate,
         "op_timeout_s": args.op_timeout,
         "sync_reads": args.sync_reads,
+        "etcd_serializable_reads": args.etcd_serializable_reads,
         "bugs": args.bugs,
         "node_args": args.node_args,
         "recovery_timeout_s": args.recovery_timeout,

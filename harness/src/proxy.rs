@@ -75,8 +75,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 mod sender;
-use sender::{Ends, SenderScan};
 pub use sender::Senders;
+use sender::{Ends, SenderScan};
 
 /// Chunk size of a pump's reads.
 const CHUNK: usize = 16 * 1024;
@@ -595,7 +595,10 @@ async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
     seed: u64,
 ) -> std::io::Result<()> {
     // The directed link this direction crosses, once the sender is known.
-    let dir = |e: &Ends| e.pair().map(|(a, b)| if backward { (b, a) } else { (a, b) });
+    let dir = |e: &Ends| {
+        e.pair()
+            .map(|(a, b)| if backward { (b, a) } else { (a, b) })
+    };
     let slow_of = |s: &NetState, e: &Ends| dir(e).and_then(|d| s.slow.get(&d).copied());
     let mut buf = vec![0u8; CHUNK];
     let now = Instant::now();

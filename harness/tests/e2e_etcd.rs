@@ -91,7 +91,10 @@ fn etcd_register_under_partition_and_kill_is_linearizable() {
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let r = results(&run);
     assert_eq!(r["checkers"]["linearizable"]["valid"], Value::Bool(true));
-    assert!(r["summary"]["by_f"]["write"]["ok"].as_u64().unwrap() > 50, "{r}");
+    assert!(
+        r["summary"]["by_f"]["write"]["ok"].as_u64().unwrap() > 50,
+        "{r}"
+    );
     let h = history(&run);
     assert!(nemesis_starts(&h, &["start-partition", "kill"]) >= 3);
     // Server metadata is kept: every ok write carries the revision it created.
@@ -99,7 +102,9 @@ fn etcd_register_under_partition_and_kill_is_linearizable() {
         .iter()
         .filter(|e| e["type"] == "ok" && e["f"] == "write")
         .collect();
-    assert!(writes.iter().all(|e| e["revision"].as_u64().is_some_and(|r| r > 1)));
+    assert!(writes
+        .iter()
+        .all(|e| e["revision"].as_u64().is_some_and(|r| r > 1)));
 }
 
 #[test]
@@ -237,7 +242,12 @@ async fn a_cut_off_etcd_member_sees_no_writes_until_the_heal() {
         .map(|i| cluster.proxy().shared_address(i).unwrap())
         .collect();
     let ids = sender_ids(&shared);
-    for (i, st) in cluster.statuses(Duration::from_secs(2)).await.iter().enumerate() {
+    for (i, st) in cluster
+        .statuses(Duration::from_secs(2))
+        .await
+        .iter()
+        .enumerate()
+    {
         let st = st.as_ref().expect("every member answers status");
         assert_eq!(st.extra["member_id"], json!(ids[i]), "member n{}", i + 1);
         assert_eq!(st.node.to_string(), format!("n{}", i + 1));
@@ -268,7 +278,10 @@ async fn a_cut_off_etcd_member_sees_no_writes_until_the_heal() {
         if done.kind == EventType::Ok {
             break;
         }
-        assert!(Instant::now() < deadline, "the majority never committed: {done:?}");
+        assert!(
+            Instant::now() < deadline,
+            "the majority never committed: {done:?}"
+        );
         i += 1;
     }
     // n3 answers from its own state, and that state never moves: for 3 s it reads 1.

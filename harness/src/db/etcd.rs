@@ -19,7 +19,7 @@
 //! Short timings, so that faults turn into elections within a run: a heartbeat every 100 ms and
 //! an election timeout of 1 s. A restarted member finds its WAL and ignores the bootstrap flags.
 
-use super::{spread, Binary, Bug, BoxFuture, Clients, DbError, PeerRouting, StatusError, System};
+use super::{spread, Binary, BoxFuture, Bug, Clients, DbError, PeerRouting, StatusError, System};
 use crate::control::NodeLayout;
 use crate::db::Peer;
 use serde_json::json;
@@ -27,7 +27,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 use wire::{Generation, NodeRef, Role};
-use workloads::client::{etcd_status, ClientOptions, EtcdClient, Endpoint};
+use workloads::client::{etcd_status, ClientOptions, Endpoint, EtcdClient};
 use workloads::WorkloadKind;
 
 /// The `--initial-cluster-token` of every run (each run starts with empty data directories).
@@ -195,7 +195,10 @@ mod tests {
             member_id(&["http://127.0.0.1:23801".into()], "tok"),
             4627081221937520288
         );
-        let ids = sender_ids(&["127.0.0.1:1".parse().unwrap(), "127.0.0.1:2".parse().unwrap()]);
+        let ids = sender_ids(&[
+            "127.0.0.1:1".parse().unwrap(),
+            "127.0.0.1:2".parse().unwrap(),
+        ]);
         assert_ne!(ids[0], ids[1]);
         assert!(ids.iter().all(|i| u64::from_str_radix(i, 16).is_ok()));
     }

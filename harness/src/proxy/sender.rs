@@ -156,7 +156,11 @@ mod tests {
         // Byte by byte, and in any case of the header's name.
         let mut s = SenderScan::new(senders());
         let lower = String::from_utf8_lossy(STREAM).replace("X-Server-From", "x-server-from");
-        let found: Vec<_> = lower.as_bytes().iter().filter_map(|b| s.feed(&[*b])).collect();
+        let found: Vec<_> = lower
+            .as_bytes()
+            .iter()
+            .filter_map(|b| s.feed(&[*b]))
+            .collect();
         assert_eq!(found, vec![1]);
     }
 
@@ -168,7 +172,10 @@ mod tests {
             s.feed(b"GET /raft/probing HTTP/1.1\r\nHost: x\r\nUser-Agent: Go\r\n\r\n"),
             None
         );
-        assert_eq!(s.feed(b"POST /raft HTTP/1.1\r\nX-Server-From: 1234\r\n\r\n"), None);
+        assert_eq!(
+            s.feed(b"POST /raft HTTP/1.1\r\nX-Server-From: 1234\r\n\r\n"),
+            None
+        );
         assert_eq!(s.feed(&[b'x'; 100_000]), None);
         assert!(s.tail.len() <= 100, "the scan keeps a short tail only");
         // The same connection kept alive for raft traffic later: identified then.

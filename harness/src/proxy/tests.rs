@@ -334,11 +334,17 @@ async fn a_shared_listener_learns_each_sender_and_freezes_only_its_links() {
 
     p.heal();
     let mut buf = [0u8; 4];
-    timeout(long, n1.read_exact(&mut buf)).await.unwrap().unwrap();
+    timeout(long, n1.read_exact(&mut buf))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(&buf, b"held");
     for s in [&mut unknown, &mut late] {
         let mut buf = vec![0u8; from(0).len()];
-        timeout(long, s.read_exact(&mut buf)).await.unwrap().unwrap();
+        timeout(long, s.read_exact(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(buf, from(0));
     }
 }

@@ -297,7 +297,10 @@ pub enum EtcdStatusError {
 }
 
 /// Reads the status of the member whose client address is `addr`.
-pub async fn etcd_status(addr: SocketAddr, timeout: Duration) -> Result<EtcdStatus, EtcdStatusError> {
+pub async fn etcd_status(
+    addr: SocketAddr,
+    timeout: Duration,
+) -> Result<EtcdStatus, EtcdStatusError> {
     let mut http = HttpConn::new(format!("etcd at {addr}"), addr, timeout);
     let st = status_post(&mut http, addr, timeout, "/v3/maintenance/status").await?;
     let list = status_post(&mut http, addr, timeout, "/v3/cluster/member/list").await?;
@@ -312,13 +315,23 @@ pub async fn etcd_status(addr: SocketAddr, timeout: Duration) -> Result<EtcdStat
     let sp = "/v3/maintenance/status";
     let header = st.get("header");
     let mut members = Vec::new();
-    for m in list.get("members").and_then(Value::as_array).into_iter().flatten() {
+    for m in list
+        .get("members")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let id = field(&list, "/v3/cluster/member/list", "ID", m.get("ID"))?;
         let name = m.get("name").and_then(Value::as_str).unwrap_or_default();
         members.push((id, name.to_string()));
     }
     Ok(EtcdStatus {
-        member_id: field(&st, sp, "header.member_id", header.and_then(|h| h.get("member_id")))?,
+        member_id: field(
+            &st,
+            sp,
+            "header.member_id",
+            header.and_then(|h| h.get("member_id")),
+        )?,
         // A member that knows no leader leaves the field out (proto3 omits zeros).
         leader: num(st.get("leader")).unwrap_or(0),
         raft_term: num(st.get("raftTerm").or_else(|| st.get("raft_term"))).unwrap_or(0),

@@ -15,7 +15,9 @@ mod zookeeper;
 
 pub use boxed::BoxClient;
 pub use conn::{call_once, ConnError, LineConn};
-pub use etcd::{etcd_status, EtcdClient, EtcdStatus, EtcdStatusError, SET_PREFIX as ETCD_SET_PREFIX};
+pub use etcd::{
+    etcd_status, EtcdClient, EtcdStatus, EtcdStatusError, SET_PREFIX as ETCD_SET_PREFIX,
+};
 pub use http::{HttpConn, HttpStatusError, PostError};
 pub use memory::{MemoryClient, MemorySystem};
 pub use raft::RaftClient;

@@ -115,7 +115,7 @@ mod tests {
         let bad: Vec<HarnessError> = vec![
             ArgsError::Concurrency.into(),
             ArgsError::Unavailable(ControlError::NoFaketime).into(),
-            crate::db::find("etcd").unwrap_err().into(),
+            crate::db::find("mysql").unwrap_err().into(),
             HarnessError::BadArgument("x".into()),
         ];
         for e in bad {

@@ -208,8 +208,8 @@ fn unknown_systems_workloads_and_bugs_are_254_naming_the_known_ones() {
     let store = tempfile::tempdir().unwrap();
     let cases: [(&[&str], &str); 4] = [
         (
-            &["--system", "etcd"],
-            "unknown system \"etcd\": known systems are raft, zab, noop",
+            &["--system", "mysql"],
+            "unknown system \"mysql\": known systems are raft, zab, etcd, noop",
         ),
         (
             &["--system", "zab", "--workload", "list-append"],

@@ -3,7 +3,8 @@
 //! address. Links are lossy by design: a message that cannot be sent soon is dropped (Raft
 //! retries). The receiver sends back an ack byte now and then; a link whose data goes
 //! unacknowledged, or whose writes block, is abandoned and redialed; an inbound link silent for
-//! too long is closed.
+//! too long is closed. The links carry any [`PeerMessage`] (raft's [`Message`] by default;
+//! systems/paxos sends its own).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio::sync::mpsc;
 
 use crate::core::{Message, NodeId};
@@ -29,15 +32,33 @@ const REDIAL_DELAY: Duration = Duration::from_millis(50);
 /// Messages queued per peer before new ones are dropped.
 const QUEUE: usize = 8192;
 
-/// Handles to the outbound links.
-#[derive(Clone)]
-pub struct Outbound {
-    links: HashMap<NodeId, mpsc::Sender<Message>>,
+/// A message a peer link carries: it names the node it goes to.
+pub trait PeerMessage: Serialize + DeserializeOwned + Send + 'static {
+    fn to(&self) -> NodeId;
 }
 
-impl Outbound {
+impl PeerMessage for Message {
+    fn to(&self) -> NodeId {
+        self.to
+    }
+}
+
+/// Handles to the outbound links.
+pub struct Outbound<M = Message> {
+    links: HashMap<NodeId, mpsc::Sender<M>>,
+}
+
+impl<M> Clone for Outbound<M> {
+    fn clone(&self) -> Self {
+        Outbound {
+            links: self.links.clone(),
+        }
+    }
+}
+
+impl<M: PeerMessage> Outbound<M> {
     /// Starts one dialing task per peer on the current tokio runtime.
-    pub fn start(peers: &[(NodeId, String)]) -> Outbound {
+    pub fn start(peers: &[(NodeId, String)]) -> Outbound<M> {
         let mut links = HashMap::new();
         for (id, addr) in peers {
             let (tx, rx) = mpsc::channel(QUEUE);
@@ -48,14 +69,14 @@ impl Outbound {
     }
 
     /// Queues a message; drops it when the link is backed up (never blocks).
-    pub fn send(&self, m: Message) {
-        if let Some(tx) = self.links.get(&m.to) {
+    pub fn send(&self, m: M) {
+        if let Some(tx) = self.links.get(&m.to()) {
             let _ = tx.try_send(m);
         }
     }
 }
 
-async fn run_link(peer: NodeId, addr: String, mut rx: mpsc::Receiver<Message>) {
+async fn run_link<M: PeerMessage>(peer: NodeId, addr: String, mut rx: mpsc::Receiver<M>) {
     let mut buf = Vec::new();
     let epoch = Instant::now();
     loop {
@@ -134,7 +155,10 @@ async fn run_link(peer: NodeId, addr: String, mut rx: mpsc::Receiver<Message>) {
 }
 
 /// Accepts peer links on `listener` and hands every decoded message to `deliver`.
-pub async fn accept(listener: TcpListener, deliver: impl Fn(Message) + Clone + Send + 'static) {
+pub async fn accept<M: PeerMessage>(
+    listener: TcpListener,
+    deliver: impl Fn(M) + Clone + Send + 'static,
+) {
     loop {
         let (stream, from) = match listener.accept().await {
             Ok(x) => x,
@@ -153,7 +177,7 @@ pub async fn accept(listener: TcpListener, deliver: impl Fn(Message) + Clone + S
     }
 }
 
-async fn read_link(stream: TcpStream, deliver: impl Fn(Message)) -> Result<(), String> {
+async fn read_link<M: PeerMessage>(stream: TcpStream, deliver: impl Fn(M)) -> Result<(), String> {
     let _ = stream.set_nodelay(true);
     let mut stream = tokio::io::BufReader::with_capacity(1 << 16, stream);
     let mut payload = Vec::new();
@@ -172,7 +196,7 @@ async fn read_link(stream: TcpStream, deliver: impl Fn(Message)) -> Result<(), S
             Ok(Err(e)) => return Err(e.to_string()),
             Err(_) => return Err("stalled mid-frame".into()),
         }
-        let m: Message = frame::decode_payload(&payload, crc).map_err(|e| e.to_string())?;
+        let m: M = frame::decode_payload(&payload, crc).map_err(|e| e.to_string())?;
         deliver(m);
         // Ack at the end of each burst (nothing more buffered), and at least every ACK_EVERY.
         if stream.buffer().is_empty() || last_ack.elapsed() >= ACK_EVERY {

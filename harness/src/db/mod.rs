@@ -8,6 +8,7 @@
 
 mod etcd;
 mod noop;
+mod paxos;
 mod raft;
 mod zab;
 mod zookeeper;
@@ -26,6 +27,7 @@ use workloads::WorkloadKind;
 pub static SYSTEMS: &[&dyn System] = &[
     &raft::Raft,
     &zab::Zab,
+    &paxos::Paxos,
     &etcd::Etcd,
     &zookeeper::ZooKeeper,
     &noop::Noop,
@@ -417,7 +419,7 @@ mod tests {
         assert!(e.is_bad_input());
         assert_eq!(
             e.to_string(),
-            "unknown system \"mysql\": known systems are raft, zab, etcd, zookeeper, noop"
+            "unknown system \"mysql\": known systems are raft, zab, paxos, etcd, zookeeper, noop"
         );
         for s in SYSTEMS {
             assert_eq!(find(s.name()).unwrap().name(), s.name());

@@ -1,4 +1,4 @@
-//! Deterministic simulation of the Multi-Paxos core: five nodes on a simulated network that
+//! Deterministic simulation of the Multi-Paxos core: three or five nodes (by the seed) on a simulated network that
 //! loses, duplicates, delays and reorders messages; partitions; crashes that keep exactly what
 //! the node made durable, and restarts from it; clients writing and reading one register
 //! through the leaders. Each seed's run is checked for agreement (no two nodes ever apply
@@ -18,7 +18,6 @@ use paxos::core::{Config, Durable, Message, NodeId, Paxos, Role, Slot, Value};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-const NODES: u64 = 5;
 /// Simulated time units per core tick.
 const TICK: u64 = 10;
 const FAULT_PHASE: u64 = 30_000;
@@ -55,6 +54,7 @@ struct InFlight {
 }
 
 struct Sim {
+    n: u64,
     bugs: Bugs,
     nodes: BTreeMap<NodeId, SimNode>,
     net: Vec<InFlight>,
@@ -70,10 +70,10 @@ struct Sim {
     now: u64,
 }
 
-fn config(id: NodeId, bugs: Bugs) -> Config {
+fn config(id: NodeId, n: u64, bugs: Bugs) -> Config {
     Config {
         id,
-        members: (1..=NODES).collect(),
+        members: (1..=n).collect(),
         election_ticks_min: 15,
         election_ticks_max: 30,
         heartbeat_ticks: 5,
@@ -97,10 +97,10 @@ fn decode(d: &[u8]) -> (usize, Option<u64>) {
 }
 
 impl Sim {
-    fn new(seed: u64, bugs: Bugs) -> Sim {
-        let nodes = (1..=NODES)
+    fn new(seed: u64, n: u64, bugs: Bugs) -> Sim {
+        let nodes = (1..=n)
             .map(|id| {
-                let core = Paxos::new(config(id, bugs), Durable::default(), seed * 31 + id);
+                let core = Paxos::new(config(id, n, bugs), Durable::default(), seed * 31 + id);
                 (
                     id,
                     SimNode {
@@ -114,6 +114,7 @@ impl Sim {
             })
             .collect();
         Sim {
+            n,
             bugs,
             nodes,
             net: Vec::new(),
@@ -241,14 +242,14 @@ impl Sim {
     }
 
     fn restart(&mut self, id: NodeId, seed: u64) {
-        let bugs = self.bugs;
+        let (bugs, size) = (self.bugs, self.n);
         let n = self.nodes.get_mut(&id).unwrap();
         if n.core.is_some() {
             return;
         }
         n.incarnation += 1;
         n.register = None;
-        n.core = Some(Paxos::new(config(id, bugs), n.durable.clone(), seed));
+        n.core = Some(Paxos::new(config(id, size, bugs), n.durable.clone(), seed));
         self.drain(id);
     }
 
@@ -284,7 +285,8 @@ impl Sim {
 /// Runs one seed; `Ok` has the number of completed client ops and of chosen slots, `Err`
 /// names the first violation.
 fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
-    let mut sim = Sim::new(seed, bugs);
+    let nodes = 3 + 2 * (seed % 2);
+    let mut sim = Sim::new(seed, nodes, bugs);
     let mut sched = ChaCha8Rng::seed_from_u64(seed);
     let mut next_fault = 1_000;
     let mut next_bounce = 1_000;
@@ -313,9 +315,9 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
                 0..=2 => {
                     // A random partition into two sides.
                     sim.cut.clear();
-                    let side: Vec<bool> = (0..NODES).map(|_| sched.gen_bool(0.5)).collect();
-                    for a in 1..=NODES {
-                        for b in 1..=NODES {
+                    let side: Vec<bool> = (0..nodes).map(|_| sched.gen_bool(0.5)).collect();
+                    for a in 1..=nodes {
+                        for b in 1..=nodes {
                             if side[(a - 1) as usize] != side[(b - 1) as usize] {
                                 sim.cut.insert((a, b));
                             }
@@ -326,7 +328,7 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
                     // Isolate the leader.
                     sim.cut.clear();
                     if let Some(l) = sim.leader() {
-                        for b in 1..=NODES {
+                        for b in 1..=nodes {
                             if b != l {
                                 sim.cut.insert((l, b));
                                 sim.cut.insert((b, l));
@@ -339,23 +341,23 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
                     let id = if sched.gen_bool(0.5) {
                         sim.leader().unwrap_or(1)
                     } else {
-                        sched.gen_range(1..=NODES)
+                        sched.gen_range(1..=nodes)
                     };
                     sim.crash(id);
                 }
                 7 => {
-                    let id = sched.gen_range(1..=NODES);
+                    let id = sched.gen_range(1..=nodes);
                     let s = sched.gen();
                     sim.restart(id, s);
                 }
                 8 => {
-                    let id = sched.gen_range(1..=NODES);
+                    let id = sched.gen_range(1..=nodes);
                     let n = sim.nodes.get_mut(&id).unwrap();
                     n.paused = !n.paused;
                 }
                 10 | 11 => {
                     // kill -9 and an immediate restart, of a node other than the leader.
-                    let id = sched.gen_range(1..=NODES);
+                    let id = sched.gen_range(1..=nodes);
                     let s = sched.gen();
                     if sim.leader() != Some(id) {
                         sim.crash(id);
@@ -363,20 +365,20 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
                     }
                 }
                 _ => {
-                    for id in 1..=NODES {
+                    for id in 1..=nodes {
                         let s = sched.gen();
                         sim.restart(id, s);
                     }
                 }
             }
-            // Never more than two nodes down: a majority can always make progress after heal.
+            // Never more than a minority down: a majority can always make progress after a heal.
             let down: Vec<NodeId> = sim
                 .nodes
                 .iter()
                 .filter(|(_, n)| n.core.is_none())
                 .map(|(i, _)| *i)
                 .collect();
-            for id in down.into_iter().skip(2) {
+            for id in down.into_iter().skip(((nodes - 1) / 2) as usize) {
                 let s = sched.gen();
                 sim.restart(id, s);
             }
@@ -384,7 +386,7 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
         if now < FAULT_PHASE && now >= next_bounce {
             // Frequent kill -9 with an immediate restart (what the kill nemesis does).
             next_bounce = now + sched.gen_range(50..400);
-            let id = sched.gen_range(1..=NODES);
+            let id = sched.gen_range(1..=nodes);
             let s = sched.gen();
             if sim.nodes[&id].core.is_some() {
                 sim.crash(id);
@@ -393,14 +395,14 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
         }
         if now == FAULT_PHASE {
             sim.cut.clear();
-            for id in 1..=NODES {
+            for id in 1..=nodes {
                 sim.nodes.get_mut(&id).unwrap().paused = false;
                 let s = sched.gen();
                 sim.restart(id, s);
             }
         }
         if now < FAULT_PHASE && now % 97 == 0 && sim.ops.len() < MAX_OPS && sim.pending.len() < 3 {
-            let node = sched.gen_range(1..=NODES);
+            let node = sched.gen_range(1..=nodes);
             let write = sched.gen_bool(0.5);
             // Clients find the leader half the time (as a client following leader hints does).
             let target = if sched.gen_bool(0.5) {
@@ -412,7 +414,7 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
         }
         if now < FAULT_PHASE && now % 23 == 0 {
             // Background load on another key: keeps slots in flight through every fault.
-            let node = sched.gen_range(1..=NODES);
+            let node = sched.gen_range(1..=nodes);
             if let Some(c) = sim.nodes.get_mut(&node).unwrap().core.as_mut() {
                 if c.propose(vec![0]).is_ok() {
                     sim.drain(node);
@@ -429,7 +431,7 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
     for _ in 0..10_000 {
         sim.now += 1;
         if sim.now % TICK == 0 {
-            for id in 1..=NODES {
+            for id in 1..=nodes {
                 if let Some(c) = sim.nodes.get_mut(&id).unwrap().core.as_mut() {
                     c.tick();
                 }

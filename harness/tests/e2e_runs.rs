@@ -371,7 +371,11 @@ fn paxos_register_under_partition_kill_pause_is_linearizable() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
     let r = results(&run);
-    assert_eq!(r["checkers"]["linearizable"]["valid"], Value::Bool(true), "{r}");
+    assert_eq!(
+        r["checkers"]["linearizable"]["valid"],
+        Value::Bool(true),
+        "{r}"
+    );
     let by_f = &r["summary"]["by_f"];
     assert!(by_f["write"]["ok"].as_u64().unwrap() > 30, "{r}");
     assert!(by_f["read"]["ok"].as_u64().unwrap() > 30, "{r}");
@@ -425,7 +429,11 @@ fn paxos_bug_ignore_accepted_is_caught_by_a_real_run() {
         let r = results(&run);
         match out.status.code() {
             Some(1) => {
-                assert_eq!(r["checkers"]["linearizable"]["valid"], Value::Bool(false), "{r}");
+                assert_eq!(
+                    r["checkers"]["linearizable"]["valid"],
+                    Value::Bool(false),
+                    "{r}"
+                );
                 eprintln!("caught on seed {seed} after {:?}", start.elapsed());
                 return;
             }
@@ -434,5 +442,8 @@ fn paxos_bug_ignore_accepted_is_caught_by_a_real_run() {
         }
         seed += 1;
     }
-    panic!("--bug ignore-accepted went unnoticed in {} runs ({budget:?})", seed - 1);
+    panic!(
+        "--bug ignore-accepted went unnoticed in {} runs ({budget:?})",
+        seed - 1
+    );
 }

@@ -182,7 +182,11 @@ mod tests {
             vec![(1, "127.0.0.1:11".into()), (3, "127.0.0.1:13".into())]
         );
         assert_eq!(
-            (c.election_ticks_min, c.election_ticks_max, c.heartbeat_ticks),
+            (
+                c.election_ticks_min,
+                c.election_ticks_max,
+                c.heartbeat_ticks
+            ),
             (15, 30, 5)
         );
         let mut v = base.to_vec();

@@ -179,7 +179,9 @@ impl Sim {
     fn apply(&mut self, id: NodeId, inc: u64, slot: Slot, value: Value) {
         match self.log.get(&slot) {
             Some(v) if *v != value => {
-                let msg = format!("agreement: n{id} applied {value:?} in slot {slot}, another node {v:?}");
+                let msg = format!(
+                    "agreement: n{id} applied {value:?} in slot {slot}, another node {v:?}"
+                );
                 self.fail(msg);
             }
             Some(_) => {}
@@ -197,7 +199,11 @@ impl Sim {
         if let Some(w) = write {
             n.register = Some(w);
         }
-        if self.pending.get(&op).is_some_and(|(node, i, _)| *node == id && *i == inc) {
+        if self
+            .pending
+            .get(&op)
+            .is_some_and(|(node, i, _)| *node == id && *i == inc)
+        {
             self.pending.remove(&op);
             let o = &mut self.ops[op];
             o.complete = Some(self.now);
@@ -293,7 +299,7 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
     while sim.now < END {
         sim.now += 1;
         let now = sim.now;
-        if now % TICK == 0 {
+        if now.is_multiple_of(TICK) {
             let ids: Vec<NodeId> = sim.nodes.keys().copied().collect();
             for id in ids {
                 let n = sim.nodes.get_mut(&id).unwrap();
@@ -401,7 +407,11 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
                 sim.restart(id, s);
             }
         }
-        if now < FAULT_PHASE && now % 97 == 0 && sim.ops.len() < MAX_OPS && sim.pending.len() < 3 {
+        if now < FAULT_PHASE
+            && now.is_multiple_of(97)
+            && sim.ops.len() < MAX_OPS
+            && sim.pending.len() < 3
+        {
             let node = sched.gen_range(1..=nodes);
             let write = sched.gen_bool(0.5);
             // Clients find the leader half the time (as a client following leader hints does).
@@ -412,7 +422,7 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
             };
             sim.client_op(target, write);
         }
-        if now < FAULT_PHASE && now % 23 == 0 {
+        if now < FAULT_PHASE && now.is_multiple_of(23) {
             // Background load on another key: keeps slots in flight through every fault.
             let node = sched.gen_range(1..=nodes);
             if let Some(c) = sim.nodes.get_mut(&node).unwrap().core.as_mut() {
@@ -430,7 +440,7 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
     let mut proposed = false;
     for _ in 0..10_000 {
         sim.now += 1;
-        if sim.now % TICK == 0 {
+        if sim.now.is_multiple_of(TICK) {
             for id in 1..=nodes {
                 if let Some(c) = sim.nodes.get_mut(&id).unwrap().core.as_mut() {
                     c.tick();
@@ -449,13 +459,22 @@ fn run(seed: u64, bugs: Bugs) -> Result<(usize, usize), String> {
     if let Some(v) = sim.violation.take() {
         return Err(format!("seed {seed}: {v}"));
     }
-    let everywhere = sim.nodes.values().all(|n| n.register == Some(idx as u64 + 1));
+    let everywhere = sim
+        .nodes
+        .values()
+        .all(|n| n.register == Some(idx as u64 + 1));
     // (Its proposer may have been deposed meanwhile and a successor chosen it: no answer then.)
     if !proposed || !everywhere {
         let views: Vec<String> = sim
             .nodes
             .iter()
-            .map(|(id, n)| format!("n{id}: {:?} register {:?}", n.core.as_ref().map(|c| c.status()), n.register))
+            .map(|(id, n)| {
+                format!(
+                    "n{id}: {:?} register {:?}",
+                    n.core.as_ref().map(|c| c.status()),
+                    n.register
+                )
+            })
             .collect();
         return Err(format!(
             "seed {seed}: the last write after the heal was not applied everywhere ({} proposed: {proposed}; {} slots chosen; {})",
@@ -524,7 +543,10 @@ fn linearizable(ops: &[Op]) -> Result<(), String> {
     if search(&ops, 0, None, all_done, &mut seen) {
         Ok(())
     } else {
-        Err(format!("linearizability: no legal order of {} register ops", ops.len()))
+        Err(format!(
+            "linearizability: no legal order of {} register ops",
+            ops.len()
+        ))
     }
 }
 
@@ -534,9 +556,14 @@ const SEEDS: u64 = 60;
 #[test]
 #[ignore]
 fn measure_detection() {
-    let n = std::env::var("SIM_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(200);
+    let n = std::env::var("SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(200);
     for (name, bug, _) in paxos::bugs::ALL {
-        let hits = (0..n).filter(|s| run(*s, Bugs::only(*bug)).is_err()).count();
+        let hits = (0..n)
+            .filter(|s| run(*s, Bugs::only(*bug)).is_err())
+            .count();
         eprintln!("{name}: caught on {hits} of {n} seeds");
     }
 }

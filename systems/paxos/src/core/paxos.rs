@@ -77,10 +77,13 @@ pub struct Status {
     pub last_accepted: Slot,
 }
 
+/// What one promise reports: the accepted values and the known chosen values.
+type Report = (Vec<(Slot, Accepted)>, Vec<(Slot, Value)>);
+
 struct Campaign {
     ballot: Ballot,
     from_slot: Slot,
-    promises: BTreeMap<NodeId, (Vec<(Slot, Accepted)>, Vec<(Slot, Value)>)>,
+    promises: BTreeMap<NodeId, Report>,
 }
 
 struct Lead {
@@ -167,7 +170,11 @@ impl Paxos {
         self.rng ^= self.rng << 13;
         self.rng ^= self.rng >> 7;
         self.rng ^= self.rng << 17;
-        let span = self.cfg.election_ticks_max.saturating_sub(self.cfg.election_ticks_min) + 1;
+        let span = self
+            .cfg
+            .election_ticks_max
+            .saturating_sub(self.cfg.election_ticks_min)
+            + 1;
         self.election_deadline = self.cfg.election_ticks_min + (self.rng % span as u64) as u32;
         self.since_heard = 0;
     }
@@ -259,8 +266,10 @@ impl Paxos {
         } else if beat {
             if let State::Candidate(c) = &self.state {
                 let (ballot, from_slot) = (c.ballot, c.from_slot);
-                let missing: Vec<NodeId> =
-                    self.peers().filter(|p| !c.promises.contains_key(p)).collect();
+                let missing: Vec<NodeId> = self
+                    .peers()
+                    .filter(|p| !c.promises.contains_key(p))
+                    .collect();
                 for p in missing {
                     self.send(p, Body::Prepare { ballot, from_slot });
                 }
@@ -297,8 +306,7 @@ impl Paxos {
     }
 
     /// What this acceptor accepted, and knows chosen, at or after `from_slot`.
-    #[allow(clippy::type_complexity)]
-    fn report(&self, from_slot: Slot) -> (Vec<(Slot, Accepted)>, Vec<(Slot, Value)>) {
+    fn report(&self, from_slot: Slot) -> Report {
         let accepted = self
             .accepted
             .range(from_slot..)
@@ -332,7 +340,7 @@ impl Paxos {
             }
             for (s, a) in accepted {
                 last = last.max(s);
-                if highest.get(&s).map_or(true, |h| a.ballot > h.ballot) {
+                if highest.get(&s).is_none_or(|h| a.ballot > h.ballot) {
                     highest.insert(s, a);
                 }
             }
@@ -356,7 +364,8 @@ impl Paxos {
                 _ => Value::Noop,
             };
             self.accept(s, ballot, value.clone());
-            lead.pending.insert(s, (value.clone(), BTreeSet::from([self.cfg.id])));
+            lead.pending
+                .insert(s, (value.clone(), BTreeSet::from([self.cfg.id])));
             lead.unsent.push((s, value));
         }
         self.state = State::Leader(lead);
@@ -377,7 +386,8 @@ impl Paxos {
         l.next_slot += 1;
         let ballot = l.ballot;
         let value = Value::Cmd(data);
-        l.pending.insert(slot, (value.clone(), BTreeSet::from([me])));
+        l.pending
+            .insert(slot, (value.clone(), BTreeSet::from([me])));
         l.unsent.push((slot, value.clone()));
         self.accept(slot, ballot, value);
         self.check_chosen();

@@ -14,7 +14,7 @@ impl System for Paxos {
     }
 
     fn binary(&self) -> Option<Binary> {
-        Some(Binary {
+        Some(Binary::Cargo {
             bin: "paxos-node",
             package: "paxos",
         })

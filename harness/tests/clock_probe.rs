@@ -72,6 +72,11 @@ impl Probe {
                 }
             }
         });
+        // The probe is this test binary started again: on a fresh build its first start reads
+        // it from disk, which can take longer than any sampling window. Wait for its first line.
+        if rx.recv_timeout(Duration::from_secs(30)).is_err() {
+            panic!("the probe printed nothing within 30 s of its start");
+        }
         Probe { child, rx }
     }
 

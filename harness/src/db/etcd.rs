@@ -19,12 +19,11 @@
 //! Short timings, so that faults turn into elections within a run: a heartbeat every 100 ms and
 //! an election timeout of 1 s. A restarted member finds its WAL and ignores the bootstrap flags.
 
-use super::{spread, Binary, BoxFuture, Bug, Clients, DbError, PeerRouting, StatusError, System};
+use super::{spread, Binary, BoxFuture, Clients, PeerRouting, StatusError, System};
 use crate::control::NodeLayout;
 use crate::db::Peer;
 use serde_json::json;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::time::Duration;
 use wire::{Generation, NodeRef, Role};
 use workloads::client::{etcd_status, ClientOptions, Endpoint, EtcdClient};
@@ -133,11 +132,6 @@ impl System for Etcd {
         .collect();
         args.extend(extra.iter().cloned());
         args
-    }
-
-    /// etcd has no bug switches.
-    fn bugs(&self, _binary: &Path) -> Result<Vec<Bug>, DbError> {
-        Ok(Vec::new())
     }
 
     fn clients(&self, endpoints: Vec<Endpoint>, opts: ClientOptions) -> Clients {

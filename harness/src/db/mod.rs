@@ -283,9 +283,12 @@ pub trait System: Send + Sync {
     }
 
     /// The bugs `binary` can switch on (its `--list-bugs`, one a line: name, a tab, what it
-    /// breaks).
+    /// breaks); none for an installed program (etcd, ZooKeeper), which has no such switches.
     fn bugs(&self, binary: &Path) -> Result<Vec<Bug>, DbError> {
-        list_bugs(binary)
+        match self.binary() {
+            Some(Binary::Installed { .. }) => Ok(Vec::new()),
+            _ => list_bugs(binary),
+        }
     }
 
     /// The node arguments that switch `bug` on.

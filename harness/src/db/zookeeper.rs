@@ -10,7 +10,7 @@
 //! comes from the four-letter words `srvr` (mode and zxid) and `conf` (server id) on the client
 //! port.
 
-use super::{spread, Binary, BoxFuture, Bug, Clients, DbError, Peer, StatusError, System};
+use super::{spread, Binary, BoxFuture, Clients, Peer, StatusError, System};
 use crate::control::{ControlError, NodeLayout};
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -249,11 +249,6 @@ impl System for ZooKeeper {
         args.push(MAIN_CLASS.into());
         args.push(node.dir.join("zoo.cfg").display().to_string());
         args
-    }
-
-    /// ZooKeeper has no switches for re-introduced bugs.
-    fn bugs(&self, _binary: &Path) -> Result<Vec<Bug>, DbError> {
-        Ok(Vec::new())
     }
 
     fn clients(&self, endpoints: Vec<Endpoint>, opts: ClientOptions) -> Clients {

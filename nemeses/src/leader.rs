@@ -29,8 +29,11 @@ pub enum LeaderSchedule {
     /// timeouts: the rest elect a successor while the old leader still believes it leads),
     /// crash it. Healed: the network, then the old leader restarts.
     IsolateThenKill { kill_after_ms: u64 },
-    /// Pause the leader for `pause_ms` (2 to 5 election timeouts), then resume it: it wakes up
-    /// believing it still leads.
+    /// Pause the leader for `pause_ms`, then resume it: it wakes up believing it still leads.
+    /// Half the draws pause it for 2 to 5 election timeouts (it wakes before its clients give
+    /// up); the other half for 1.2 to 2.5 times the clients' request timeout (at least 2
+    /// election timeouts), so that clients give up, retry, and their fresh requests wait at the
+    /// paused leader for the moment it wakes (etcd#20418's schedule: a pause, then retries).
     PauseThenResume { pause_ms: u64 },
     /// Crash the leader; as soon as another node says it leads (polling for up to `wait_ms`),
     /// isolate that one. Healed: the network, then the old leader restarts.
@@ -57,15 +60,25 @@ fn scaled<R: Rng>(election_ms: u64, lo: f64, hi: f64, rng: &mut R) -> u64 {
 }
 
 impl LeaderSchedule {
-    /// One of the five schedules, uniformly, with its times drawn in units of `election_ms`.
-    pub fn draw<R: Rng>(nodes: &[String], election_ms: u64, rng: &mut R) -> LeaderSchedule {
+    /// One of the five schedules, uniformly, with its times drawn in units of `election_ms`
+    /// (and, for pauses, of `client_timeout_ms`, the clients' request timeout).
+    pub fn draw<R: Rng>(
+        nodes: &[String],
+        election_ms: u64,
+        client_timeout_ms: u64,
+        rng: &mut R,
+    ) -> LeaderSchedule {
         let e = election_ms.max(1);
         match rng.gen_range(0..5) {
             0 => LeaderSchedule::IsolateThenKill {
                 kill_after_ms: scaled(e, 1.5, 4.0, rng),
             },
             1 => LeaderSchedule::PauseThenResume {
-                pause_ms: scaled(e, 2.0, 5.0, rng),
+                pause_ms: if rng.gen_bool(0.5) {
+                    scaled(e, 2.0, 5.0, rng)
+                } else {
+                    scaled(client_timeout_ms.max(1), 1.2, 2.5, rng).max(2 * e)
+                },
             },
             2 => LeaderSchedule::KillThenIsolateSuccessor { wait_ms: 10 * e },
             3 => LeaderSchedule::CrashAllDuringRecovery {
@@ -122,15 +135,17 @@ mod tests {
         let nodes: Vec<String> = (1..=5).map(|i| format!("n{i}")).collect();
         let mut rng = rand::rngs::StdRng::seed_from_u64(4);
         let mut names = std::collections::BTreeSet::new();
+        let mut pauses = std::collections::BTreeSet::new();
         for _ in 0..200 {
-            let s = LeaderSchedule::draw(&nodes, 1000, &mut rng);
+            let s = LeaderSchedule::draw(&nodes, 1000, 4000, &mut rng);
             names.insert(s.name());
             match &s {
                 LeaderSchedule::IsolateThenKill { kill_after_ms } => {
                     assert!((1500..=4000).contains(kill_after_ms))
                 }
                 LeaderSchedule::PauseThenResume { pause_ms } => {
-                    assert!((2000..=5000).contains(pause_ms))
+                    assert!((2000..=5000).contains(pause_ms) || (4800..=10_000).contains(pause_ms));
+                    pauses.insert(*pause_ms > 5000);
                 }
                 LeaderSchedule::KillThenIsolateSuccessor { wait_ms } => {
                     assert_eq!(*wait_ms, 10_000)
@@ -154,5 +169,10 @@ mod tests {
             assert_eq!(serde_json::from_value::<LeaderSchedule>(j).unwrap(), s);
         }
         assert_eq!(names.len(), 5);
+        assert_eq!(
+            pauses.len(),
+            2,
+            "pauses both shorter and longer than the client timeout"
+        );
     }
 }

@@ -29,5 +29,8 @@ pub use kind::{parse_kinds, FaultKind};
 pub use leader::{Crash, LeaderSchedule};
 pub use link::{split_by_direction, Flaky, LinkFault, LinkRule, Slow};
 pub use partition::{isolate, PartitionShape};
-pub use plan::{Fault, Plan, PlanConfig, Step, StepAction, DEFAULT_ELECTION_TIMEOUT_MS};
+pub use plan::{
+    Fault, Plan, PlanConfig, Step, StepAction, DEFAULT_CLIENT_TIMEOUT_MS,
+    DEFAULT_ELECTION_TIMEOUT_MS,
+};
 pub use target::{NodeChoice, NodeTarget, Restart};

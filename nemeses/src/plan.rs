@@ -136,6 +136,9 @@ pub struct PlanConfig {
     /// The system's election timeout (the most a follower waits for its leader): leader
     /// schedules time themselves in it.
     pub election_timeout_ms: u64,
+    /// How long a client waits for one request before it gives up (records `info`) and goes
+    /// on with a fresh request: some leader pauses outlast it.
+    pub client_timeout_ms: u64,
 }
 
 /// The whole schedule of a run.
@@ -150,6 +153,8 @@ pub struct Plan {
 
 /// The election timeout assumed when none is given: one second.
 pub const DEFAULT_ELECTION_TIMEOUT_MS: u64 = 1000;
+/// The clients' request timeout assumed when none is given: `faultline test`'s default, 2 s.
+pub const DEFAULT_CLIENT_TIMEOUT_MS: u64 = 2000;
 
 impl Plan {
     /// [`Plan::generate_with`] with a one-second election timeout.
@@ -167,6 +172,7 @@ impl Plan {
             interval_ms,
             duration_ms,
             election_timeout_ms: DEFAULT_ELECTION_TIMEOUT_MS,
+            client_timeout_ms: DEFAULT_CLIENT_TIMEOUT_MS,
         })
     }
 
@@ -278,7 +284,12 @@ fn draw_fault<R: Rng>(kind: FaultKind, c: &PlanConfig, interval_ms: u64, rng: &m
             }
         }
         FaultKind::Leader => {
-            let schedule = LeaderSchedule::draw(nodes, c.election_timeout_ms.max(1), rng);
+            let schedule = LeaderSchedule::draw(
+                nodes,
+                c.election_timeout_ms.max(1),
+                c.client_timeout_ms,
+                rng,
+            );
             let crash = if c.kinds.contains(&FaultKind::LoseUnsynced) {
                 Crash::LoseUnsynced { torn: torn(rng) }
             } else {
@@ -330,6 +341,7 @@ mod tests {
             interval_ms: 1000,
             duration_ms: 2_000_000,
             election_timeout_ms: 1000,
+            client_timeout_ms: 2000,
         };
         let p = Plan::generate_with(&c);
         assert_eq!(used(&p), FaultKind::ALL.into_iter().collect());

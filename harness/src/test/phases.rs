@@ -220,6 +220,7 @@ async fn set_up(args: &TestArgs, cfg: &Config, binary: Option<PathBuf>) -> Resul
         interval_ms: (args.nemesis_interval * 1000.0) as u64,
         duration_ms: (args.time_limit * 1000.0) as u64,
         election_timeout_ms: cfg.system.election_timeout_ms(),
+        client_timeout_ms: (args.op_timeout * 1000.0) as u64,
     });
     let s = Setup {
         run,

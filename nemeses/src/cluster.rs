@@ -23,6 +23,14 @@ pub trait Cluster: Send + Sync {
     /// The node the cluster currently believes leads, found with the `status` op.
     fn leader(&self) -> impl Future<Output = Option<String>> + Send;
 
+    /// Whether `node` says, in its `status`, that it is up, past its election, but not serving
+    /// yet: a follower synchronizing with its leader, or a leader waiting for a quorum to
+    /// synchronize. `None` when it did not answer or its status does not say.
+    fn synchronizing(&self, node: &str) -> impl Future<Output = Option<bool>> + Send {
+        let _ = node;
+        async { None }
+    }
+
     /// kill -9, then drops everything the node had not made durable (keeping a torn prefix of
     /// each file's unsynced tail, drawn from `torn`, when given). The node stays down until
     /// [`Cluster::start`]. Returns what was dropped, for the journal.

@@ -53,6 +53,19 @@ pub enum LeaderSchedule {
         shape: PartitionShape,
         grudge: Option<Grudge>,
     },
+    /// Crash `nodes` (one node or the leader) for `down_ms` (2 to 6 election timeouts, so that
+    /// it falls behind), start it, watch its `status` for up to `watch_ms` (3 election
+    /// timeouts) until it says it is synchronizing (up, not yet serving), and crash it again at
+    /// that moment, or at the end of the watch if it never says so. With `and_leader`, the
+    /// leader of that moment crashes with it. Synchronization is where recovering state is
+    /// half written (ZooKeeper's NEWLEADER/DIFF, epochs written before transactions).
+    /// Healed: every node restarts.
+    CrashDuringSync {
+        nodes: NodeChoice,
+        down_ms: u64,
+        watch_ms: u64,
+        and_leader: bool,
+    },
 }
 
 fn scaled<R: Rng>(election_ms: u64, lo: f64, hi: f64, rng: &mut R) -> u64 {
@@ -60,7 +73,7 @@ fn scaled<R: Rng>(election_ms: u64, lo: f64, hi: f64, rng: &mut R) -> u64 {
 }
 
 impl LeaderSchedule {
-    /// One of the five schedules, uniformly, with its times drawn in units of `election_ms`
+    /// One of the six schedules, uniformly, with its times drawn in units of `election_ms`
     /// (and, for pauses, of `client_timeout_ms`, the clients' request timeout).
     pub fn draw<R: Rng>(
         nodes: &[String],
@@ -69,7 +82,7 @@ impl LeaderSchedule {
         rng: &mut R,
     ) -> LeaderSchedule {
         let e = election_ms.max(1);
-        match rng.gen_range(0..5) {
+        match rng.gen_range(0..6) {
             0 => LeaderSchedule::IsolateThenKill {
                 kill_after_ms: scaled(e, 1.5, 4.0, rng),
             },
@@ -84,6 +97,17 @@ impl LeaderSchedule {
             3 => LeaderSchedule::CrashAllDuringRecovery {
                 recover_ms: scaled(e, 0.1, 2.0, rng),
             },
+            4 => {
+                let target = *[NodeTarget::One, NodeTarget::Leader]
+                    .choose(rng)
+                    .expect("targets");
+                LeaderSchedule::CrashDuringSync {
+                    nodes: target.draw(nodes, rng),
+                    down_ms: scaled(e, 2.0, 6.0, rng),
+                    watch_ms: 3 * e,
+                    and_leader: rng.gen_bool(0.5),
+                }
+            }
             _ => {
                 let target = *[NodeTarget::One, NodeTarget::Leader]
                     .choose(rng)
@@ -108,6 +132,7 @@ impl LeaderSchedule {
             LeaderSchedule::KillThenIsolateSuccessor { .. } => "kill-then-isolate-successor",
             LeaderSchedule::CrashAllDuringRecovery { .. } => "crash-all-during-recovery",
             LeaderSchedule::PartitionDuringSync { .. } => "partition-during-sync",
+            LeaderSchedule::CrashDuringSync { .. } => "crash-during-sync",
         }
     }
 
@@ -121,6 +146,9 @@ impl LeaderSchedule {
             LeaderSchedule::PartitionDuringSync {
                 down_ms, sync_ms, ..
             } => down_ms + sync_ms,
+            LeaderSchedule::CrashDuringSync {
+                down_ms, watch_ms, ..
+            } => down_ms + watch_ms,
         }
     }
 }
@@ -163,12 +191,17 @@ mod tests {
                     assert!((2000..=6000).contains(down_ms) && *sync_ms <= 1000);
                     assert_eq!(grudge.is_none(), *shape == PartitionShape::IsolateLeader);
                 }
+                LeaderSchedule::CrashDuringSync {
+                    down_ms, watch_ms, ..
+                } => {
+                    assert!((2000..=6000).contains(down_ms) && *watch_ms == 3000);
+                }
             }
             assert!(s.duration_ms() >= 100);
             let j = serde_json::to_value(&s).unwrap();
             assert_eq!(serde_json::from_value::<LeaderSchedule>(j).unwrap(), s);
         }
-        assert_eq!(names.len(), 5);
+        assert_eq!(names.len(), 6);
         assert_eq!(
             pauses.len(),
             2,

@@ -296,4 +296,14 @@ impl nemeses::Cluster for LocalCluster {
     async fn leader(&self) -> Option<String> {
         self.find_leader().await
     }
+
+    async fn synchronizing(&self, node: &str) -> Option<bool> {
+        let i = self.index(node).ok()?;
+        let s = self.status(i, Duration::from_millis(200)).await.ok()?;
+        let elected = !matches!(
+            s.role,
+            wire::Role::Candidate | wire::Role::PreCandidate | wire::Role::Looking
+        );
+        s.serving.map(|serving| elected && !serving)
+    }
 }

@@ -23,6 +23,7 @@ impl Nemesis {
             schedule,
             LeaderSchedule::CrashAllDuringRecovery { .. }
                 | LeaderSchedule::PartitionDuringSync { .. }
+                | LeaderSchedule::CrashDuringSync { .. }
         );
         let err = (needs_leader && leader.is_none())
             .then(|| "no node reports itself as leader; the schedule was not run".to_string());
@@ -128,7 +129,81 @@ impl Nemesis {
                     ),
                 }
             }
+            LeaderSchedule::CrashDuringSync {
+                nodes: choice,
+                down_ms,
+                watch_ms,
+                and_leader,
+            } => {
+                self.crash_during_sync(
+                    cluster,
+                    log,
+                    choice,
+                    *down_ms,
+                    *watch_ms,
+                    *and_leader,
+                    crash,
+                )
+                .await
+            }
         }
+    }
+
+    /// [`LeaderSchedule::CrashDuringSync`]: crash, wait, restart, watch for the
+    /// synchronization, crash again (journaled as `sync-watch` with what was seen).
+    #[allow(clippy::too_many_arguments)]
+    async fn crash_during_sync<C: Cluster, L: NemesisLog>(
+        &mut self,
+        cluster: &C,
+        log: &L,
+        choice: &crate::NodeChoice,
+        down_ms: u64,
+        watch_ms: u64,
+        and_leader: bool,
+        crash: Crash,
+    ) {
+        let (hit, err) = self.resolve(cluster, choice).await;
+        let target = if choice.needs_leader() {
+            NodeTarget::Leader
+        } else {
+            NodeTarget::One
+        };
+        self.crash(cluster, log, target, &hit, crash, Restart::Together, err)
+            .await;
+        if hit.is_empty() {
+            return;
+        }
+        self.wait(down_ms).await;
+        self.restart_crashed(cluster, log).await;
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(watch_ms);
+        let seen = loop {
+            let mut any = false;
+            for n in &hit {
+                if cluster.synchronizing(n).await == Some(true) {
+                    any = true;
+                }
+            }
+            if any {
+                break true;
+            }
+            if Instant::now() >= deadline || !self.wait(2).await {
+                break false;
+            }
+        };
+        let leader = if and_leader {
+            cluster.leader().await.filter(|l| !hit.contains(l))
+        } else {
+            None
+        };
+        log.record(
+            "sync-watch",
+            json!({"nodes": hit, "synchronizing": seen, "after_ms": started.elapsed().as_millis() as u64, "and_leader": leader}),
+            None,
+        );
+        let mut again = hit.clone();
+        again.extend(leader);
+        self.crash_now(cluster, log, target, &again, crash).await;
     }
 
     /// Crashes `hit` (aimed at as `target`) for the schedule, to be started again together by

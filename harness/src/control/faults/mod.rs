@@ -133,6 +133,10 @@ impl nemeses::Cluster for FaultCluster {
         self.cluster.leader().await
     }
 
+    async fn synchronizing(&self, node: &str) -> Option<bool> {
+        self.cluster.synchronizing(node).await
+    }
+
     async fn lose_unsynced(&self, node: &str, torn: Option<u64>) -> Result<Value, ClusterError> {
         let i = self.index(node)?;
         let disks = self.disks.as_ref().ok_or_else(|| ControlError::NoFaultFs {

@@ -161,10 +161,23 @@ fn etcd_serializable_reads_under_partitions() {
     assert_eq!(test["etcd_serializable_reads"], Value::Bool(true), "{test}");
 }
 
+/// The nemeses for the set test: kill, and lose-unsynced (etcd's data directory on faultfs, its
+/// bbolt file memory-mapped there) where FUSE can be used.
+fn kill_and_lose_unsynced() -> &'static str {
+    match faultfs::check_available() {
+        Ok(()) => "kill,lose-unsynced",
+        Err(e) => {
+            println!("lose-unsynced skipped (kill only): {e}");
+            "kill"
+        }
+    }
+}
+
 #[test]
-fn etcd_set_under_kill_loses_no_acknowledged_add() {
+fn etcd_set_under_kill_and_lose_unsynced_loses_no_acknowledged_add() {
     let dir = etcd_or_skip!();
     let store = tempfile::tempdir().unwrap();
+    let nemesis = kill_and_lose_unsynced();
     let (out, run) = run_etcd(
         &dir,
         store.path(),
@@ -172,7 +185,7 @@ fn etcd_set_under_kill_loses_no_acknowledged_add() {
             "--workload",
             "set",
             "--nemesis",
-            "kill",
+            nemesis,
             "--nemesis-interval",
             "2",
             "--time-limit",
@@ -189,7 +202,13 @@ fn etcd_set_under_kill_loses_no_acknowledged_add() {
     let r = results(&run);
     assert_eq!(r["valid"], Value::Bool(true), "{r}");
     let h = history(&run);
-    assert!(nemesis_starts(&h, &["kill"]) >= 2);
+    assert!(nemesis_starts(&h, &["kill", "start-lose-unsynced"]) >= 2);
+    if nemesis.contains("lose") {
+        assert!(
+            nemesis_starts(&h, &["start-lose-unsynced"]) >= 1,
+            "no lose-unsynced fault"
+        );
+    }
     // The final read saw every acknowledged add (what the set checker judged, checked here
     // from the history too).
     let acked: std::collections::BTreeSet<u64> = h

@@ -119,12 +119,20 @@ fn zookeeper_register_under_partition_kill_satisfies_the_zookeeper_model() {
     );
 }
 
-/// Every acknowledged add survives crashes: the set's final reads (after sync) hold them all.
+/// Every acknowledged add survives crashes, and crashes that lose what was not fsynced (where
+/// FUSE can be used): the set's final reads (after sync) hold them all.
 #[test]
-fn zookeeper_set_under_kill_loses_no_acknowledged_add() {
+fn zookeeper_set_under_kill_and_lose_unsynced_loses_no_acknowledged_add() {
     if !zookeeper_installed() {
         return;
     }
+    let nemesis = match faultfs::check_available() {
+        Ok(()) => "kill,lose-unsynced",
+        Err(e) => {
+            println!("lose-unsynced skipped (kill only): {e}");
+            "kill"
+        }
+    };
     let store = tempfile::tempdir().unwrap();
     let (out, run) = run_test(
         store.path(),
@@ -134,7 +142,7 @@ fn zookeeper_set_under_kill_loses_no_acknowledged_add() {
             "--workload",
             "set",
             "--nemesis",
-            "kill",
+            nemesis,
             "--nodes",
             "3",
             "--concurrency",
@@ -146,7 +154,7 @@ fn zookeeper_set_under_kill_loses_no_acknowledged_add() {
             "--rate",
             "120",
             "--seed",
-            "3",
+            "1",
             "--sync-reads",
         ],
     );
@@ -157,11 +165,26 @@ fn zookeeper_set_under_kill_loses_no_acknowledged_add() {
     assert_eq!(set["stats"]["lost"], 0, "{r}");
     assert!(set["stats"]["acknowledged"].as_u64().unwrap() > 50, "{r}");
     assert_eq!(set["stats"]["final_reads"].as_array().unwrap().len(), 3);
-    let kills = nemesis_events(&run)
+    let events = nemesis_events(&run);
+    let crashes = events
         .iter()
-        .filter(|e| e["f"] == "kill")
+        .filter(|e| e["f"] == "kill" || e["f"] == "start-lose-unsynced")
         .count();
-    assert!(kills >= 2, "only {kills} kills");
+    assert!(crashes >= 2, "only {crashes} crashes");
+    if nemesis.contains("lose") {
+        let dropped: u64 = events
+            .iter()
+            .filter(|e| e["f"] == "start-lose-unsynced")
+            .flat_map(|e| {
+                e["value"]["dropped"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .map(|(_, d)| d["bytes_dropped"].as_u64().unwrap_or(0))
+            .sum();
+        assert!(dropped > 0, "lose-unsynced dropped nothing: {events:?}");
+    }
 }
 
 /// Without java: one sentence naming the Debian package, exit 255, nothing run.

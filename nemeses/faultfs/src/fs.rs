@@ -2,15 +2,20 @@
 //!
 //! Nothing is cached in the kernel: attributes and entries have a zero time-to-live and every
 //! file is opened with direct I/O, so that after a crash no process can see, through the kernel's
-//! page cache or dentry cache, what the crash dropped. Requests are served by one thread, in
+//! page cache or dentry cache, what the crash dropped. The one exception is a shared memory
+//! mapping (bbolt, etcd's store, maps its file): the kernel allows it on a direct-I/O file when
+//! the filesystem says so at `init` (FUSE_DIRECT_IO_ALLOW_MMAP, Linux 6.6 and later), and then
+//! serves the mapping from its page cache; [`crate::Mount::crash`] writes those pages back before
+//! it drops anything and invalidates them after. Requests are served by one thread, in
 //! order; a process killed with SIGKILL is therefore gone only once its last request has been
 //! answered, and nothing it sent can arrive after the crash.
 
 use crate::tree::{Attr, FsResult, Kind, Tree};
 use fuser::{
-    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner,
-    OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData, ReplyDirectory, ReplyEmpty,
-    ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr, Request, TimeOrNow, WriteFlags,
+    Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
+    KernelConfig, LockOwner, OpenFlags, RenameFlags, ReplyAttr, ReplyCreate, ReplyData,
+    ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr,
+    Request, TimeOrNow, WriteFlags,
 };
 use std::ffi::OsStr;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -93,6 +98,19 @@ fn perm(mode: u32, umask: u32) -> u16 {
 }
 
 impl Filesystem for FaultFs {
+    fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> std::io::Result<()> {
+        // Without it a shared mmap of a direct-I/O file fails with ENODEV.
+        if config
+            .add_capabilities(InitFlags::FUSE_DIRECT_IO_ALLOW_MMAP)
+            .is_err()
+        {
+            tracing::warn!(
+                "faultfs: this kernel cannot map direct-I/O files (Linux 6.6 or later can); a program that mmaps its files (etcd's bbolt) will fail on this mount with ENODEV"
+            );
+        }
+        Ok(())
+    }
+
     fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
         entry(reply, self.tree().lookup(parent.0, name));
     }
@@ -303,6 +321,36 @@ impl Filesystem for FaultFs {
     ) {
         self.tree().release(fh.0);
         reply.ok();
+    }
+
+    fn fallocate(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _offset: u64,
+        _length: u64,
+        _mode: i32,
+        reply: ReplyEmpty,
+    ) {
+        // Not offered: callers (etcd's write-ahead log preallocation) fall back to extending
+        // the file themselves, which faultfs tracks like any write.
+        reply.error(Errno::EOPNOTSUPP);
+    }
+
+    fn poll(
+        &self,
+        _req: &Request,
+        _ino: INodeNo,
+        _fh: FileHandle,
+        _ph: fuser::PollNotifier,
+        _events: fuser::PollEvents,
+        _flags: fuser::PollFlags,
+        reply: fuser::ReplyPoll,
+    ) {
+        // ENOSYS tells the kernel to treat every file as always ready, as a disk file is, and
+        // to stop asking.
+        reply.error(Errno::ENOSYS);
     }
 
     fn fsync(

@@ -123,13 +123,41 @@ impl Mount {
     /// had open is closed.
     pub fn crash(&mut self, torn: Option<u64>) -> Result<CrashReport, FaultFsError> {
         self.crashes += 1;
+        // Pages of shared mappings still dirty in the kernel arrive now, as unsynced writes, so
+        // that none arrives after the crash (a dead process's mappings were written back when
+        // they closed; this is for any the kernel still holds).
+        self.write_back_page_cache();
         let mut rng = torn.map(rand::rngs::StdRng::seed_from_u64);
         let r = self.tree().crash(rng.as_mut());
+        // Pages the kernel cached for a mapping may hold what the crash dropped.
+        let inos = self.tree().file_inos();
+        if let Some(session) = &self.session {
+            let notifier = session.notifier();
+            for ino in inos {
+                // ENOENT: the kernel does not know the inode, so it caches nothing of it.
+                let _ = notifier.inval_inode(fuser::INodeNo(ino), 0, 0);
+            }
+        }
         r.map_err(|source| FaultFsError::Io {
             path: self.mountpoint.clone(),
             what: "cannot drop what was not fsynced".into(),
             source,
         })
+    }
+
+    /// syncfs(2) on the mount: the kernel sends every dirty cached page as a write.
+    fn write_back_page_cache(&self) {
+        let Ok(dir) = std::fs::File::open(&self.mountpoint) else {
+            return;
+        };
+        // SAFETY: a plain syscall on a descriptor this function owns.
+        if unsafe { libc::syncfs(std::os::fd::AsRawFd::as_raw_fd(&dir)) } != 0 {
+            tracing::warn!(
+                "faultfs: syncfs on {} failed: {}",
+                self.mountpoint.display(),
+                std::io::Error::last_os_error()
+            );
+        }
     }
 
     /// How many crashes this mount has had.

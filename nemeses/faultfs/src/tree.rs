@@ -522,6 +522,15 @@ impl Tree {
         out
     }
 
+    /// Every file's inode number.
+    pub fn file_inos(&self) -> Vec<Ino> {
+        self.nodes
+            .iter()
+            .filter(|(_, n)| matches!(n.body, Body::File { .. }))
+            .map(|(&ino, _)| ino)
+            .collect()
+    }
+
     /// Bytes written and not yet fsynced, over all files.
     pub fn unsynced_bytes(&self) -> u64 {
         self.nodes

@@ -99,6 +99,73 @@ fn a_process_killed_mid_write_loses_its_unsynced_appends() {
     assert_eq!(read(&mp.join("log")).unwrap(), "xz");
 }
 
+/// Maps `len` bytes of `path` shared, hands the mapping to `f`, and unmaps it.
+fn with_shared_map(path: &Path, len: usize, write: bool, f: impl FnOnce(&mut [u8])) {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(write)
+        .open(path)
+        .unwrap();
+    let prot = libc::PROT_READ | if write { libc::PROT_WRITE } else { 0 };
+    // SAFETY: a fresh mapping of an open file, used only inside this function and unmapped
+    // before it returns; the file outlives it.
+    unsafe {
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            len,
+            prot,
+            libc::MAP_SHARED,
+            file.as_raw_fd(),
+            0,
+        );
+        assert_ne!(
+            p,
+            libc::MAP_FAILED,
+            "a shared mmap on faultfs failed: {}",
+            std::io::Error::last_os_error()
+        );
+        f(std::slice::from_raw_parts_mut(p as *mut u8, len));
+        libc::munmap(p, len);
+    }
+}
+
+#[test]
+fn shared_mappings_work_and_a_crash_drops_what_was_written_through_them_unsynced() {
+    if !usable() {
+        return;
+    }
+    let (_d, mut m) = mount();
+    let mp = m.mountpoint().to_path_buf();
+    let f = mp.join("db");
+    sh(&mp, "printf AAAAAAAA > db && sync db .");
+    // Written through a writable shared mapping (as an mmap'd database writes its pages), never
+    // msynced or fsynced: visible to read(2), gone after the crash.
+    with_shared_map(&f, 8, true, |b| b[..4].copy_from_slice(b"BBBB"));
+    assert_eq!(read(&f).unwrap(), "BBBBAAAA");
+    m.crash(None).unwrap();
+    assert_eq!(read(&f).unwrap(), "AAAAAAAA");
+    // Written with write(2) and read through a read-only mapping (bbolt's way), unsynced: after
+    // the crash neither read(2) nor a new mapping sees the dropped bytes through the cache.
+    sh(&mp, "printf CCCC | dd of=db conv=notrunc status=none");
+    with_shared_map(&f, 8, false, |b| assert_eq!(&b[..], b"CCCCAAAA"));
+    m.crash(None).unwrap();
+    assert_eq!(read(&f).unwrap(), "AAAAAAAA");
+    with_shared_map(&f, 8, false, |b| assert_eq!(&b[..], b"AAAAAAAA"));
+    // What a mapping writes and msync+fsync make durable survives.
+    with_shared_map(&f, 8, true, |b| {
+        b[4..].copy_from_slice(b"DDDD");
+        // SAFETY: b is the live mapping.
+        assert_eq!(
+            unsafe { libc::msync(b.as_mut_ptr() as *mut libc::c_void, 8, libc::MS_SYNC) },
+            0
+        );
+    });
+    sh(&mp, "sync db");
+    m.crash(None).unwrap();
+    assert_eq!(read(&f).unwrap(), "AAAADDDD");
+}
+
 /// Makes `f` 4 KiB of durable zeros followed by `tail`, appended and not fsynced (through a
 /// second file, so that no earlier torn prefix stays).
 fn reset_with_unsynced_tail(mp: &Path, tail: &[u8]) {

@@ -5,7 +5,7 @@
 #[derive(Debug, thiserror::Error)]
 pub enum NemesisError {
     #[error(
-        "unknown nemesis {0:?}: use none, all, or a comma-separated list of partition, kill, pause, lose-unsynced, clock, slow-link, flaky-link and leader"
+        "unknown nemesis {0:?}: use none, all, or a comma-separated list of partition, kill, pause, lose-unsynced, clock, slow-link, flaky-link, leader and sync-crash"
     )]
     UnknownKind(String),
 }

@@ -22,13 +22,16 @@ pub enum FaultKind {
     FlakyLink,
     /// The leader-aimed schedules (isolate then kill the leader, pause it past an election
     /// timeout, kill it and isolate its successor, crash all during recovery, partition during
-    /// synchronization).
+    /// synchronization, crash during synchronization).
     Leader,
+    /// Only the leader-aimed schedule `crash-during-sync`: a node that fell behind restarts and
+    /// is crashed again the moment it says it is synchronizing (with the leader, half the time).
+    SyncCrash,
 }
 
 impl FaultKind {
     /// Every kind, in the normalised order.
-    pub const ALL: [FaultKind; 8] = [
+    pub const ALL: [FaultKind; 9] = [
         FaultKind::Partition,
         FaultKind::Kill,
         FaultKind::Pause,
@@ -37,6 +40,7 @@ impl FaultKind {
         FaultKind::SlowLink,
         FaultKind::FlakyLink,
         FaultKind::Leader,
+        FaultKind::SyncCrash,
     ];
 
     pub fn name(self) -> &'static str {
@@ -49,6 +53,7 @@ impl FaultKind {
             FaultKind::SlowLink => "slow-link",
             FaultKind::FlakyLink => "flaky-link",
             FaultKind::Leader => "leader",
+            FaultKind::SyncCrash => "sync-crash",
         }
     }
 }
@@ -70,6 +75,7 @@ pub fn parse_kinds(s: &str) -> Result<Vec<FaultKind>, NemesisError> {
             "slow-link" => &[FaultKind::SlowLink],
             "flaky-link" => &[FaultKind::FlakyLink],
             "leader" => &[FaultKind::Leader],
+            "sync-crash" | "crash-during-sync" => &[FaultKind::SyncCrash],
             other => return Err(NemesisError::UnknownKind(other.to_string())),
         };
         for k in ks {

@@ -73,6 +73,24 @@ fn scaled<R: Rng>(election_ms: u64, lo: f64, hi: f64, rng: &mut R) -> u64 {
 }
 
 impl LeaderSchedule {
+    /// A `crash-during-sync` schedule (the `sync-crash` fault kind draws only this one).
+    pub fn draw_crash_during_sync<R: Rng>(
+        nodes: &[String],
+        election_ms: u64,
+        rng: &mut R,
+    ) -> LeaderSchedule {
+        let e = election_ms.max(1);
+        let target = *[NodeTarget::One, NodeTarget::Leader]
+            .choose(rng)
+            .expect("targets");
+        LeaderSchedule::CrashDuringSync {
+            nodes: target.draw(nodes, rng),
+            down_ms: scaled(e, 2.0, 6.0, rng),
+            watch_ms: 3 * e,
+            and_leader: rng.gen_bool(0.5),
+        }
+    }
+
     /// One of the six schedules, uniformly, with its times drawn in units of `election_ms`
     /// (and, for pauses, of `client_timeout_ms`, the clients' request timeout).
     pub fn draw<R: Rng>(
@@ -97,17 +115,7 @@ impl LeaderSchedule {
             3 => LeaderSchedule::CrashAllDuringRecovery {
                 recover_ms: scaled(e, 0.1, 2.0, rng),
             },
-            4 => {
-                let target = *[NodeTarget::One, NodeTarget::Leader]
-                    .choose(rng)
-                    .expect("targets");
-                LeaderSchedule::CrashDuringSync {
-                    nodes: target.draw(nodes, rng),
-                    down_ms: scaled(e, 2.0, 6.0, rng),
-                    watch_ms: 3 * e,
-                    and_leader: rng.gen_bool(0.5),
-                }
-            }
+            4 => LeaderSchedule::draw_crash_during_sync(nodes, e, rng),
             _ => {
                 let target = *[NodeTarget::One, NodeTarget::Leader]
                     .choose(rng)

@@ -78,6 +78,10 @@ impl Fault {
             Fault::Clock { .. } => FaultKind::Clock,
             Fault::SlowLink { .. } => FaultKind::SlowLink,
             Fault::FlakyLink { .. } => FaultKind::FlakyLink,
+            Fault::Leader {
+                schedule: LeaderSchedule::CrashDuringSync { .. },
+                ..
+            } => FaultKind::SyncCrash,
             Fault::Leader { .. } => FaultKind::Leader,
         }
     }
@@ -283,13 +287,13 @@ fn draw_fault<R: Rng>(kind: FaultKind, c: &PlanConfig, interval_ms: u64, rng: &m
                 flaky: Flaky::draw(rng),
             }
         }
-        FaultKind::Leader => {
-            let schedule = LeaderSchedule::draw(
-                nodes,
-                c.election_timeout_ms.max(1),
-                c.client_timeout_ms,
-                rng,
-            );
+        FaultKind::Leader | FaultKind::SyncCrash => {
+            let e = c.election_timeout_ms.max(1);
+            let schedule = if kind == FaultKind::SyncCrash {
+                LeaderSchedule::draw_crash_during_sync(nodes, e, rng)
+            } else {
+                LeaderSchedule::draw(nodes, e, c.client_timeout_ms, rng)
+            };
             let crash = if c.kinds.contains(&FaultKind::LoseUnsynced) {
                 Crash::LoseUnsynced { torn: torn(rng) }
             } else {

@@ -21,7 +21,7 @@ pub struct TestArgs {
     #[arg(long, default_value = "register")]
     pub workload: String,
     /// Faults: none, all, or a comma-separated list of partition, kill, pause, lose-unsynced,
-    /// clock, slow-link, flaky-link, leader.
+    /// clock, slow-link, flaky-link, leader, sync-crash.
     #[arg(long, default_value = "partition,kill")]
     pub nemesis: String,
     /// Seconds of each fault and of each quiet spell between faults.

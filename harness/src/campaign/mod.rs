@@ -11,6 +11,7 @@
 //! - [`schedule`]: running the runs side by side; [`merge`]: `campaign merge`.
 
 pub mod child;
+pub mod default_faults;
 pub mod detection;
 pub mod junit;
 pub mod matrix;
@@ -54,8 +55,8 @@ pub struct CampaignArgs {
     /// Workloads, comma-separated.
     #[arg(long, default_value = "register,set")]
     pub workload: String,
-    /// Nemeses, comma-separated; each is `default` (faultline test's default faults) or fault
-    /// kinds joined by `+` (e.g. partition+kill,pause).
+    /// Nemeses, comma-separated; each is `default` (every fault kind this machine can inject,
+    /// one every 5 s) or fault kinds joined by `+` (e.g. partition+kill,pause).
     #[arg(long, default_value = DEFAULT_NEMESIS)]
     pub nemesis: String,
     /// Bugs, comma-separated (`none`: the correct build); each goes to the systems that list it.

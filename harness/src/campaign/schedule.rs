@@ -3,6 +3,7 @@
 //! the runs not started are recorded as unknown, so the outputs are written either way.
 
 use super::child::{self, ChildRun};
+use super::default_faults;
 use super::matrix::DEFAULT_NEMESIS;
 use super::outputs;
 use super::record::{Cell, CellRecord, RunRecord, Verdict};
@@ -15,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 /// `faultline test`'s arguments for a cell (without --seed and --store).
-fn test_args(a: &CampaignArgs, cell: &Cell) -> Vec<String> {
+fn test_args(a: &CampaignArgs, cell: &Cell, default_kinds: &[nemeses::FaultKind]) -> Vec<String> {
     let mut v: Vec<String> = vec![
         "--system".into(),
         cell.system.clone(),
@@ -25,6 +26,8 @@ fn test_args(a: &CampaignArgs, cell: &Cell) -> Vec<String> {
     if cell.nemesis != DEFAULT_NEMESIS {
         v.push("--nemesis".into());
         v.push(cell.nemesis.replace('+', ","));
+    } else {
+        v.extend(default_faults::test_args(default_kinds, &a.test_args));
     }
     v.extend([
         "--time-limit".into(),
@@ -119,6 +122,13 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
         a.parallel,
         dir.display()
     );
+    let (default_kinds, left_out) = default_faults::available();
+    if cells.iter().any(|c| c.nemesis == DEFAULT_NEMESIS) {
+        for s in &left_out {
+            eprintln!("faultline campaign: {s}");
+        }
+    }
+    let default_kinds = Arc::new(default_kinds);
     let interrupted = interrupt_signal(OnInterrupt {
         announce: Some("faultline campaign: interrupted; killing the runs in progress"),
         exit_on_second: false,
@@ -145,6 +155,7 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
             dir.to_path_buf(),
         );
         let deadline = plan.deadline;
+        let default_kinds = default_kinds.clone();
         workers.spawn(async move {
             loop {
                 if *intr.borrow() {
@@ -160,7 +171,7 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
                 let cell = &cells[c];
                 let c_run = ChildRun {
                     exe: exe.clone(),
-                    args: test_args(&a, cell),
+                    args: test_args(&a, cell, &default_kinds),
                     seed,
                     campaign_dir: dir.clone(),
                     store: Path::new("runs")

@@ -12,12 +12,14 @@
 //!
 //! `definite: true` promises the operation did not and will not take effect; `definite: false`
 //! means it may have. This crate holds the types and framing helpers, and [`lines`], the line
-//! reader both servers run on their client connections.
+//! reader both servers run on their client connections, and [`server`], a whole client server
+//! for nodes that take requests from a closure.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub mod lines;
+pub mod server;
 mod status;
 pub use status::{Generation, NodeRef, Role, Status, StatusError};
 

@@ -78,12 +78,16 @@ pub enum Role {
     Following,
     /// ZAB: looks for a leader (election).
     Looking,
+    /// Two-phase commit: the transaction coordinator (the one node clients talk to).
+    Coordinator,
+    /// Two-phase commit: a participant holding one shard.
+    Participant,
 }
 
 impl Role {
     /// Whether the role is the protocol's leader.
     pub fn is_leader(self) -> bool {
-        matches!(self, Role::Leader | Role::Leading)
+        matches!(self, Role::Leader | Role::Leading | Role::Coordinator)
     }
 
     /// The role as the wire writes it.
@@ -96,6 +100,8 @@ impl Role {
             Role::Leading => "leading",
             Role::Following => "following",
             Role::Looking => "looking",
+            Role::Coordinator => "coordinator",
+            Role::Participant => "participant",
         }
     }
 }

@@ -209,7 +209,7 @@ fn unknown_systems_workloads_and_bugs_are_254_naming_the_known_ones() {
     let cases: [(&[&str], &str); 4] = [
         (
             &["--system", "mysql"],
-            "unknown system \"mysql\": known systems are raft, zab, paxos, etcd, zookeeper, noop",
+            "unknown system \"mysql\": known systems are raft, zab, paxos, twopc, etcd, zookeeper, noop",
         ),
         (
             &["--system", "zab", "--workload", "list-append"],

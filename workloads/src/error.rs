@@ -2,7 +2,7 @@
 
 #[derive(Debug, thiserror::Error)]
 pub enum WorkloadError {
-    #[error("unknown workload {0:?}: use register, set or kv")]
+    #[error("unknown workload {0:?}: use register, set, kv, list-append, rw-register or bank")]
     UnknownWorkload(String),
     #[error("bad operation mix {0:?}: give read,write,cas weights such as 50,30,20")]
     BadMix(String),

@@ -3,7 +3,7 @@
 //! - [`op`]: operations are histories' [`histories::Event`]s: a generator makes the invocation,
 //!   a client answers with its completion, the [`Recorder`] (the harness's journal) stamps both.
 //! - [`WorkloadSpec`] and [`OpGen`]: per-worker invocation sequences (`register`, `set`, `kv`,
-//!   `list-append`, `rw-register`),
+//!   `list-append`, `rw-register`, `bank`),
 //!   each drawn from the seed and the worker's index only, never from responses, so the same seed
 //!   gives every worker the same sequence.
 //! - [`run_workers`]: the generator — client workers with Jepsen's process model (after an `info`
@@ -12,6 +12,7 @@
 //! - [`client`]: adapters that turn invocations into Contract 2 requests for the raft and zab
 //!   systems, and an in-process system for benchmarking the harness itself.
 
+pub mod bank;
 pub mod client;
 mod error;
 mod kv;

@@ -21,6 +21,9 @@ pub enum WorkloadKind {
     /// Transactions of reads and unique writes to registers over rotating keys (Elle's
     /// rw-register).
     RwRegister,
+    /// Transfers between accounts and reads of every balance, each one transaction (Jepsen's
+    /// bank).
+    Bank,
 }
 
 impl WorkloadKind {
@@ -31,6 +34,7 @@ impl WorkloadKind {
             WorkloadKind::Kv => "kv",
             WorkloadKind::ListAppend => "list-append",
             WorkloadKind::RwRegister => "rw-register",
+            WorkloadKind::Bank => "bank",
         }
     }
 }
@@ -44,6 +48,7 @@ impl FromStr for WorkloadKind {
             "kv" => WorkloadKind::Kv,
             "list-append" => WorkloadKind::ListAppend,
             "rw-register" => WorkloadKind::RwRegister,
+            "bank" => WorkloadKind::Bank,
             other => return Err(WorkloadError::UnknownWorkload(other.to_string())),
         })
     }
@@ -97,6 +102,7 @@ impl WorkloadSpec {
             WorkloadKind::Kv => Box::new(crate::kv::KvGen::new(self, worker, rng)),
             WorkloadKind::ListAppend => Box::new(crate::txn::TxnGen::new(self, worker, rng, true)),
             WorkloadKind::RwRegister => Box::new(crate::txn::TxnGen::new(self, worker, rng, false)),
+            WorkloadKind::Bank => Box::new(crate::bank::BankGen::new(self, rng)),
         }
     }
 
@@ -120,6 +126,8 @@ impl WorkloadSpec {
             WorkloadKind::Set => (0..nodes)
                 .map(|n| (n, op::invocation("read", None, serde_json::Value::Null)))
                 .collect(),
+            // One last read of every balance once the cluster has recovered.
+            WorkloadKind::Bank => vec![(0, crate::bank::read_all())],
             // Transactions check themselves: no final reads.
             WorkloadKind::ListAppend | WorkloadKind::RwRegister => Vec::new(),
         }

@@ -10,6 +10,7 @@ mod etcd;
 mod noop;
 mod paxos;
 mod raft;
+mod twopc;
 mod zab;
 mod zookeeper;
 
@@ -28,6 +29,7 @@ pub static SYSTEMS: &[&dyn System] = &[
     &raft::Raft,
     &zab::Zab,
     &paxos::Paxos,
+    &twopc::Twopc,
     &etcd::Etcd,
     &zookeeper::ZooKeeper,
     &noop::Noop,
@@ -422,7 +424,7 @@ mod tests {
         assert!(e.is_bad_input());
         assert_eq!(
             e.to_string(),
-            "unknown system \"mysql\": known systems are raft, zab, paxos, etcd, zookeeper, noop"
+            "unknown system \"mysql\": known systems are raft, zab, paxos, twopc, etcd, zookeeper, noop"
         );
         for s in SYSTEMS {
             assert_eq!(find(s.name()).unwrap().name(), s.name());

@@ -4,9 +4,9 @@
 /// A bug that can be switched on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Bug {
-    /// The coordinator commits once half of the participants (rounded up) voted yes, and on a
-    /// vote timeout commits if any did, instead of waiting for every vote: a shard that voted
-    /// no, or never prepared, misses its part (split decisions; a bank's total changes).
+    /// The coordinator commits when half of the participants (rounded up) voted yes — once
+    /// every vote is in, or at the vote timeout — instead of only when all did: a shard that
+    /// voted no, or never prepared, misses its part (split decisions; a bank's total changes).
     CommitWithoutAllVotes,
 }
 

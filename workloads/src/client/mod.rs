@@ -10,6 +10,7 @@ mod http;
 mod memory;
 mod raft;
 mod session;
+mod twopc;
 mod zab;
 mod zookeeper;
 
@@ -22,6 +23,7 @@ pub use http::{HttpConn, HttpStatusError, PostError};
 pub use memory::{MemoryClient, MemorySystem};
 pub use raft::RaftClient;
 pub use session::{CallError, Endpoint, Session};
+pub use twopc::TwopcClient;
 pub use zab::ZabClient;
 pub use zookeeper::ZooKeeperClient;
 

@@ -266,8 +266,9 @@ impl Coordinator {
         let Some(a) = self.attempts.get(&txn) else {
             return;
         };
-        // The bug: on a timeout, any yes is taken as enough.
-        if self.cfg.bugs.has(Bug::CommitWithoutAllVotes) && a.votes.values().any(|v| v.0) {
+        // The bug: on a timeout, a majority (half, rounded up) of yes is enough.
+        let ayes = a.votes.values().filter(|v| v.0).count();
+        if self.cfg.bugs.has(Bug::CommitWithoutAllVotes) && ayes > 0 && ayes * 2 >= a.parts.len() {
             return self.commit(txn);
         }
         let missing: Vec<String> = a
@@ -329,9 +330,14 @@ impl Coordinator {
         a.votes.insert(from, (yes, reads, reason.clone()));
         let n = a.parts.len();
         let ayes = a.votes.values().filter(|v| v.0).count();
-        // The bug: a majority (half, rounded up) of yes votes is taken as enough.
-        if self.cfg.bugs.has(Bug::CommitWithoutAllVotes) && ayes * 2 >= n {
-            return self.commit(txn);
+        // The bug: once every vote is in, a majority (half, rounded up) of yes is enough.
+        if self.cfg.bugs.has(Bug::CommitWithoutAllVotes) {
+            if a.votes.len() < n {
+                return;
+            }
+            if ayes * 2 >= n {
+                return self.commit(txn);
+            }
         }
         if !yes {
             let conflict = reason == CONFLICT;

@@ -1,4 +1,5 @@
-//! End-to-end runs of `faultline test` against real raft-node, zab-node and paxos-node clusters.
+//! End-to-end runs of `faultline test` against real raft-node, zab-node, paxos-node and
+//! twopc-node clusters.
 
 use serde_json::Value;
 use testkit::faultline::*;
@@ -444,6 +445,109 @@ fn paxos_bug_ignore_accepted_is_caught_by_a_real_run() {
     }
     panic!(
         "--bug ignore-accepted went unnoticed in {} runs ({budget:?})",
+        seed - 1
+    );
+}
+
+/// A bank on twopc-node (coordinator n1, four shards) keeps its total while the nemesis
+/// partitions, kills and pauses nodes — the coordinator included — and `--workload bank` is
+/// checked by the bank checker alone.
+#[test]
+fn twopc_bank_under_partition_kill_pause_keeps_its_total() {
+    let store = tempfile::tempdir().unwrap();
+    let (out, run) = run_test(
+        store.path(),
+        &[
+            "--system",
+            "twopc",
+            "--workload",
+            "bank",
+            "--nemesis",
+            "partition,kill,pause",
+            "--nodes",
+            "5",
+            "--concurrency",
+            "8",
+            "--time-limit",
+            "16",
+            "--nemesis-interval",
+            "2",
+            "--rate",
+            "150",
+            "--seed",
+            "3",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let r = results(&run);
+    let bank = &r["checkers"]["bank"];
+    assert_eq!(bank["valid"], Value::Bool(true), "{r}");
+    assert_eq!(bank["stats"]["total"], 80, "{r}");
+    assert!(r["checkers"].get("linearizable").is_none(), "{r}");
+    let by_f = &r["summary"]["by_f"];
+    assert!(by_f["transfer"]["ok"].as_u64().unwrap() > 30, "{r}");
+    assert!(by_f["read"]["ok"].as_u64().unwrap() > 30, "{r}");
+    let h = std::fs::read_to_string(run.join("history.jsonl")).unwrap();
+    let faults = h
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|e| e["process"] == "nemesis")
+        .filter(|e| ["start-partition", "kill", "pause"].contains(&e["f"].as_str().unwrap()))
+        .count();
+    assert!(faults >= 3, "{h}");
+}
+
+/// `--bug commit-without-all-votes`: the coordinator commits transfers one shard refused (a
+/// lock conflict, an overdraft), so money appears or vanishes and the bank checker sees the
+/// total change. Runs on successive seeds until one catches it, within 100 s (one 8 s run
+/// nearly always does).
+#[test]
+fn twopc_bug_commit_without_all_votes_is_caught_by_a_real_run() {
+    let budget = std::time::Duration::from_secs(100);
+    let start = std::time::Instant::now();
+    let mut seed = 1;
+    while start.elapsed() < budget {
+        let store = tempfile::tempdir().unwrap();
+        let s = seed.to_string();
+        let (out, run) = run_test(
+            store.path(),
+            &[
+                "--system",
+                "twopc",
+                "--workload",
+                "bank",
+                "--nemesis",
+                "partition,kill,pause",
+                "--nodes",
+                "5",
+                "--time-limit",
+                "8",
+                "--nemesis-interval",
+                "2",
+                "--rate",
+                "200",
+                "--bug",
+                "commit-without-all-votes",
+                "--seed",
+                &s,
+            ],
+        );
+        let r = results(&run);
+        match out.status.code() {
+            Some(1) => {
+                let bank = &r["checkers"]["bank"];
+                assert_eq!(bank["valid"], Value::Bool(false), "{r}");
+                assert!(bank["stats"]["wrong_total"].as_u64().unwrap() > 0, "{r}");
+                eprintln!("caught on seed {seed} after {:?}", start.elapsed());
+                return;
+            }
+            Some(0) => eprintln!("seed {seed} missed the bug"),
+            _ => panic!("{}", describe(&out)),
+        }
+        seed += 1;
+    }
+    panic!(
+        "--bug commit-without-all-votes went unnoticed in {} runs ({budget:?})",
         seed - 1
     );
 }

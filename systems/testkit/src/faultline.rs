@@ -29,15 +29,15 @@ pub fn faultline() -> PathBuf {
     f
 }
 
-/// The directory holding faultline, raft-node, zab-node and paxos-node. The system binaries must
-/// have been built (`cargo build -p raft -p zab -p paxos --bins`; a workspace-wide `cargo test`
-/// builds them).
+/// The directory holding faultline, raft-node, zab-node, paxos-node and twopc-node. The system
+/// binaries must have been built (`cargo build -p raft -p zab -p paxos -p twopc --bins`; a
+/// workspace-wide `cargo test` builds them).
 pub fn bin_dir() -> PathBuf {
     let dir = faultline().parent().unwrap().to_path_buf();
-    for b in ["raft-node", "zab-node", "paxos-node"] {
+    for b in ["raft-node", "zab-node", "paxos-node", "twopc-node"] {
         assert!(
             dir.join(b).is_file(),
-            "{b} is not built in {}: run `cargo build -p raft -p zab -p paxos --bins` first",
+            "{b} is not built in {}: run `cargo build -p raft -p zab -p paxos -p twopc --bins` first",
             dir.display()
         );
     }

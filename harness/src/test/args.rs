@@ -10,14 +10,15 @@ use workloads::{Mix, WorkloadError, WorkloadKind, WorkloadSpec};
 /// Options of `faultline test`.
 #[derive(Args, Debug, Clone)]
 pub struct TestArgs {
-    /// The system under test: raft, zab, or noop (an in-process map, to measure the harness).
+    /// The system under test: raft, zab, paxos, twopc, etcd, zookeeper, or noop (an in-process
+    /// map, to measure the harness).
     #[arg(long, default_value = "raft")]
     pub system: String,
     /// Switch on one of the system's re-introducible bugs on every node (repeatable); the
     /// node binary's --list-bugs names them.
     #[arg(long = "bug")]
     pub bugs: Vec<String>,
-    /// The workload: register, set or kv.
+    /// The workload: register, set, kv, list-append, rw-register or bank (twopc).
     #[arg(long, default_value = "register")]
     pub workload: String,
     /// Faults: none, all, or a comma-separated list of partition, kill, pause, lose-unsynced,

@@ -6,6 +6,9 @@ pub mod coordinator;
 pub mod participant;
 pub mod types;
 
+#[cfg(test)]
+mod tests;
+
 pub use coordinator::{
     shard_of, CoordConfig, CoordDurable, CoordReady, Coordinator, Outcome, ReqId,
 };

@@ -6,7 +6,8 @@
 //! Clients send transactions (`txn`, and `read`/`write` as one-micro-op transactions) to the
 //! coordinator; a participant refuses them at once with a definite `unavailable` naming the
 //! coordinator. Every process answers `status`: its role, the coordinator's epoch, and how
-//! many transactions are voting, committing or (participant) in doubt.
+//! many transactions are voting, committing or (participant) in doubt; the coordinator is
+//! `serving` only while every shard answers its pings.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -206,9 +207,11 @@ impl Node {
     fn status(&self) -> wire::Status {
         let mut extra = serde_json::Map::new();
         let coordinator = wire::NodeRef::Name(self.cfg.names[&self.cfg.coordinator].clone());
+        let mut serving = None;
         let (role, epoch, commit) = match &self.role {
             Role::Coordinator(c, _) => {
                 let s = c.status();
+                serving = Some(s.serving);
                 extra.insert("voting".into(), json!(s.voting));
                 extra.insert("committing".into(), json!(s.committing));
                 extra.insert("requests".into(), json!(s.requests));
@@ -229,7 +232,7 @@ impl Node {
             generation: wire::Generation::Epoch(epoch),
             leader: Some(coordinator),
             commit,
-            serving: None,
+            serving,
             extra,
         }
     }

@@ -12,7 +12,8 @@
 //! after a short random backoff while the client's deadline allows; any other abort is the
 //! client's definite answer. After a restart the coordinator starts a new epoch, resends the
 //! decisions its log holds unfinished, and answers every query about an unknown transaction
-//! with abort.
+//! with abort. It pings every shard each resend interval and calls itself serving (in `status`)
+//! only while every shard answers.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -113,6 +114,8 @@ pub struct Coordinator {
     attempts: BTreeMap<TxnId, Attempt>,
     committing: BTreeMap<TxnId, Committing>,
     commits: u64,
+    /// When each shard was last heard from.
+    heard: BTreeMap<NodeId, u64>,
     ready: CoordReady,
 }
 
@@ -140,6 +143,7 @@ impl Coordinator {
             attempts: BTreeMap::new(),
             committing: BTreeMap::new(),
             commits: 0,
+            heard: BTreeMap::new(),
             ready: CoordReady::default(),
             cfg,
         };
@@ -260,6 +264,22 @@ impl Coordinator {
         for (txn, p) in resend {
             self.send(p, Body::Decision { txn, commit: true });
         }
+        if now.is_multiple_of(self.cfg.resend_ticks.max(1)) {
+            for p in self.cfg.shards.clone() {
+                self.send(p, Body::Ping);
+            }
+        }
+    }
+
+    /// Whether every shard answered within the last few resend intervals: until then
+    /// transactions on the silent shards can only abort, so the coordinator does not call
+    /// itself serving.
+    pub fn serving(&self) -> bool {
+        let window = 3 * self.cfg.resend_ticks.max(1);
+        self.cfg
+            .shards
+            .iter()
+            .all(|p| self.heard.get(p).is_some_and(|t| t + window >= self.now))
     }
 
     fn vote_deadline(&mut self, txn: TxnId) {
@@ -287,6 +307,9 @@ impl Coordinator {
 
     /// A message from a participant.
     pub fn step(&mut self, m: Message) {
+        if self.cfg.shards.contains(&m.from) {
+            self.heard.insert(m.from, self.now);
+        }
         match m.body {
             Body::Vote {
                 txn,
@@ -312,7 +335,7 @@ impl Coordinator {
                     self.send(m.from, Body::Decision { txn, commit });
                 }
             }
-            Body::Prepare { .. } | Body::Decision { .. } => {}
+            Body::Prepare { .. } | Body::Decision { .. } | Body::Ping | Body::Pong => {}
         }
     }
 
@@ -430,6 +453,7 @@ impl Coordinator {
             committing: self.committing.len(),
             commits: self.commits,
             requests: self.requests.len(),
+            serving: self.serving(),
         }
     }
 }
@@ -446,4 +470,6 @@ pub struct CoordStatus {
     pub commits: u64,
     /// Client transactions not yet answered.
     pub requests: usize,
+    /// Whether every shard answered lately ([`Coordinator::serving`]).
+    pub serving: bool,
 }

@@ -157,7 +157,8 @@ impl Participant {
         match m.body {
             Body::Prepare { txn, ops } => self.on_prepare(txn, ops),
             Body::Decision { txn, commit } => self.on_decision(txn, commit),
-            Body::Vote { .. } | Body::Ack { .. } | Body::Query { .. } => {}
+            Body::Ping => self.send(Body::Pong),
+            Body::Vote { .. } | Body::Ack { .. } | Body::Query { .. } | Body::Pong => {}
         }
     }
 

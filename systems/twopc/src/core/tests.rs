@@ -192,6 +192,11 @@ fn a_coordinator_that_never_decided_answers_abort_after_its_restart() {
         w.tick(all);
     }
     assert_eq!(w.in_doubt(), vec![0, 0]);
+    assert!(w.c.serving(), "every shard answers its pings");
+    for _ in 0..40 {
+        w.tick(|m| m.from != 3);
+    }
+    assert!(!w.c.serving(), "shard 3 has been silent");
     let (p2, p3) = (&w.p[&2].0, &w.p[&3].0);
     assert_eq!(p2.store().get(&a), Some(&json!(10)));
     assert_eq!(p3.store().get(&b), Some(&json!(10)));

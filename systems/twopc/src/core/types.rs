@@ -179,7 +179,10 @@ pub struct Message {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Body {
     /// Phase one: lock and execute this shard's micro-ops, persist, and vote.
-    Prepare { txn: TxnId, ops: Vec<MicroOp> },
+    Prepare {
+        txn: TxnId,
+        ops: Vec<MicroOp>,
+    },
     /// A participant's vote; a yes carries its reads, a no why.
     Vote {
         txn: TxnId,
@@ -189,11 +192,21 @@ pub enum Body {
         reason: String,
     },
     /// Phase two: the coordinator's decision.
-    Decision { txn: TxnId, commit: bool },
+    Decision {
+        txn: TxnId,
+        commit: bool,
+    },
     /// A participant applied (or dropped) a decision.
-    Ack { txn: TxnId },
+    Ack {
+        txn: TxnId,
+    },
     /// An in-doubt participant asks for the decision.
-    Query { txn: TxnId },
+    Query {
+        txn: TxnId,
+    },
+    /// The coordinator checks that a shard is reachable; the shard answers `Pong`.
+    Ping,
+    Pong,
 }
 
 /// The coordinator's durable records.

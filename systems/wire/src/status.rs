@@ -206,6 +206,18 @@ mod tests {
     }
 
     #[test]
+    fn a_twopc_coordinator_leads_only_while_serving_and_participants_never_do() {
+        let r = parse_response(br#"{"id":1,"ok":true,"node":"n1","role":"coordinator","epoch":2,"leader":"n1","commit":5,"serving":false,"voting":0}"#).unwrap();
+        let s = Status::from_response(&r).unwrap();
+        assert!(s.role.is_leader() && !s.leads());
+        assert_eq!(s.role.as_str(), "coordinator");
+        let r = parse_response(br#"{"id":1,"ok":true,"node":"n2","role":"participant","epoch":0,"leader":"n1","commit":5,"in_doubt":1}"#).unwrap();
+        let s = Status::from_response(&r).unwrap();
+        assert!(!s.role.is_leader());
+        assert_eq!(s.extra["in_doubt"], json!(1));
+    }
+
+    #[test]
     fn refusals_and_missing_fields_are_errors() {
         let r = Response::err(Some(1), code::UNAVAILABLE, true, "shutting down");
         assert!(matches!(

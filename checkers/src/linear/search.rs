@@ -211,6 +211,7 @@ pub fn search(ops: &[POp], values: &mut Values, limits: Limits) -> (Outcome, Sea
             let viable = match next_state {
                 Some(s2) if values.strings && !matches!(op.kind, Kind::Read(_)) => {
                     viable(values, &bits, &string_reads, i, s2)
+                        && (op.required || seen(values, &bits, &string_reads, s2))
                 }
                 Some(_) => true,
                 None => false,
@@ -357,6 +358,19 @@ fn viable(values: &Values, bits: &[u64], reads: &[StringRead], i: usize, s2: Val
         .iter()
         .filter(|r| !done(r.op))
         .all(|r| r.prefix.get(len) == Some(&hash) || r.rescuers.iter().any(|&p| !done(p)))
+}
+
+/// Whether some required read not yet linearized could still see the state `s2` on its way
+/// (`s2` is a prefix of what it returned). An optional update leading elsewhere is pointless:
+/// every pending read needs a put in between, which overwrites it before anyone sees it (and
+/// appends and puts observe nothing), so the same linearization without it is just as good
+/// and is explored too.
+fn seen(values: &Values, bits: &[u64], reads: &[StringRead], s2: Val) -> bool {
+    let done = |j: usize| bits[j / 64] & (1 << (j % 64)) != 0;
+    let (len, hash) = values.len_hash(s2);
+    reads
+        .iter()
+        .any(|r| !done(r.op) && r.prefix.get(len) == Some(&hash))
 }
 
 fn finish(mut stats: SearchStats, memo: &Memo) -> SearchStats {

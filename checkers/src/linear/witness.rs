@@ -13,12 +13,17 @@
 //! - the *stuck* operation, the one whose return stopped the longest prefix, which is nearly
 //!   always part of the core.
 //!
-//! Candidates are ordered by relevance (the stuck operation, then by completion, latest first)
-//! and the core is grown one operation at a time: galloping then bisecting for the shortest
+//! Candidates are ordered by relevance (the stuck operation; for registers then the operations
+//! that could have produced the value it needs, then by completion, latest first; for strings
+//! by distance in time; for strings small cores are proposed first: a read alone, an append
+//! the read lacks although it completed before the read began, two reads no appends can
+//! reconcile) and the core is grown one operation at a time: galloping then bisecting for the shortest
 //! prefix of the candidates that is illegal together with the operations fixed so far, whose
 //! last operation is then necessary. The tests are small searches (most operations relaxed, and
 //! relaxed updates nobody observes dropped), about 2·log₂ k of them per witness operation, and
-//! the result is 1-minimal: dropping any one of its operations makes it linearizable.
+//! the result is 1-minimal: dropping any one of its operations makes it linearizable. When the
+//! budget runs out before any smaller set is proven, the witness is every strict operation up
+//! to the cut (illegal as the check or the frontier showed), never an unproven guess.
 
 use super::model::{Kind, POp, Values};
 use super::search::{search, Limits, Outcome};
@@ -44,7 +49,11 @@ impl Tester<'_> {
         if self.spent() {
             return false;
         }
-        let mut ops = relaxed(self.ops, &mut self.strict, keep, self.cut);
+        // Operations invoked after every strict one returned can all be taken last or not at
+        // all: a test needs the history only up to the last strict return.
+        let last = keep.iter().map(|&i| self.ops[i].ret).max().unwrap_or(0);
+        let cut = self.cut.min(last.saturating_add(1));
+        let mut ops = relaxed(self.ops, &mut self.strict, keep, cut);
         // Relaxed operations nothing can observe change no verdict: drop them first.
         super::model::drop_unobservable(&mut ops, self.values);
         let limits = Limits {
@@ -178,7 +187,15 @@ pub fn shrink(ops: &[POp], values: &mut Values, hints: Hints, deadline: Instant)
             sc.saturating_sub(o.ret).max(o.call.saturating_sub(sr))
         });
     } else {
-        cands.sort_by_key(|&i| std::cmp::Reverse(ops[i].ret));
+        // The operations that could have produced what the stuck operation needs come first:
+        // a witness must show why none of them could.
+        let need = match ops[stuck].kind {
+            Kind::Read(v) | Kind::Cas(v, _) => Some(v),
+            _ => None,
+        };
+        let produces =
+            |i: usize| matches!(ops[i].kind, Kind::Write(v) | Kind::Cas(_, v) if Some(v) == need);
+        cands.sort_by_key(|&i| (!produces(i), std::cmp::Reverse(ops[i].ret)));
     }
     if ops[stuck].required && ops[stuck].ret < cut {
         cands.insert(0, stuck);
@@ -188,7 +205,9 @@ pub fn shrink(ops: &[POp], values: &mut Values, hints: Hints, deadline: Instant)
             return w;
         }
     }
-    core(cands, &mut t).unwrap_or_else(|| vec![stuck])
+    // Nothing smaller proven: everything strict up to the cut is illegal (the check proved
+    // the whole history illegal; for registers the frontier cut is, see the module doc).
+    core(cands.clone(), &mut t).unwrap_or(cands)
 }
 
 /// Steps every witness may take however small its check (a few milliseconds).
@@ -207,9 +226,30 @@ fn read_pairs(t: &mut Tester, cands: &[usize]) -> Option<Vec<usize>> {
         })
         .take(16)
         .collect();
+    // Appends completed before a read began whose string the read lacks, latest first.
+    let mut appends: Vec<(usize, String)> = cands
+        .iter()
+        .filter_map(|&i| match ops[i].kind {
+            Kind::Append(v) => t.values.original(v).map(|s| (i, s.to_string())),
+            _ => None,
+        })
+        .filter(|(_, s)| !s.is_empty())
+        .collect();
+    appends.sort_by_key(|&(i, _)| std::cmp::Reverse(ops[i].ret));
     for (a, (i, ti)) in reads.iter().enumerate() {
         if t.illegal(&[*i]) {
             return Some(vec![*i]);
+        }
+        let missing = appends
+            .iter()
+            .filter(|(x, s)| ops[*x].ret < ops[*i].call && !ti.contains(s.as_str()))
+            .take(2);
+        for (x, _) in missing {
+            let mut w = vec![*x, *i];
+            if t.illegal(&w) {
+                w.sort_by_key(|&o| ops[o].call);
+                return Some(w);
+            }
         }
         for (j, tj) in &reads[..a] {
             let (first, second, tf, ts) = if ops[*i].ret < ops[*j].call {

@@ -13,15 +13,18 @@
 //! - the *stuck* operation, the one whose return stopped the longest prefix, which is nearly
 //!   always part of the core.
 //!
-//! Candidates are ordered by relevance (the stuck operation; for registers then the operations
+//! Candidates are ordered by relevance: the stuck operation; for registers then the operations
 //! that could have produced the value it needs, then by completion, latest first; for strings
-//! by distance in time; for strings small cores are proposed first: a read alone, an append
+//! by distance in time. For strings small cores are proposed first (a read alone, an append
 //! the read lacks although it completed before the read began, two reads no appends can
-//! reconcile) and the core is grown one operation at a time: galloping then bisecting for the shortest
-//! prefix of the candidates that is illegal together with the operations fixed so far, whose
-//! last operation is then necessary. The tests are small searches (most operations relaxed, and
-//! relaxed updates nobody observes dropped), about 2·log₂ k of them per witness operation, and
-//! the result is 1-minimal: dropping any one of its operations makes it linearizable. When the
+//! reconcile), then the core is grown one operation at a time: galloping then bisecting for the
+//! shortest prefix of the candidates that is illegal together with the operations fixed so far,
+//! whose last operation is then necessary (about 2·log₂ k tests per witness operation, each
+//! with few strict reads and so few observed appends). For registers the shortest illegal
+//! prefix is found once and then each of its operations is dropped in turn while the rest stays
+//! illegal (tests with most of the prefix strict, which are cheap). The tests are small
+//! searches (most operations relaxed, and relaxed updates nobody observes dropped), and the
+//! result is 1-minimal: dropping any one of its operations makes it linearizable. When the
 //! budget runs out before any smaller set is proven, the witness is every strict operation up
 //! to the cut (illegal as the check or the frontier showed), never an unproven guess.
 
@@ -163,7 +166,9 @@ pub fn shrink(ops: &[POp], values: &mut Values, hints: Hints, deadline: Instant)
         strict: vec![false; ops.len()],
         cut: NEVER,
         deadline,
-        per_test: (4 * check_steps).max(STEP_FLOOR / 4),
+        // A test that needs more steps is taken as legal (it proves nothing, so no witness is
+        // ever false); a low floor leaves room for many small tests on a small check.
+        per_test: (4 * check_steps).max(STEP_FLOOR / 20),
         left: 8 * check_steps + STEP_FLOOR,
     };
     if frontier != NEVER {
@@ -175,13 +180,41 @@ pub fn shrink(ops: &[POp], values: &mut Values, hints: Hints, deadline: Instant)
             t.cut = NEVER;
         }
     }
+    let mut stuck = stuck;
+    if t.values.strings && t.cut == NEVER {
+        // The violation lies beyond the frontier: bisect for the shortest illegal prefix of
+        // the history (its tests hold everything strict, as cheap as the check), whose last
+        // return is then part of the violation and stands in for the stuck operation.
+        let mut rets: Vec<u64> = (0..ops.len())
+            .filter(|&i| ops[i].required)
+            .map(|i| ops[i].ret)
+            .collect();
+        rets.sort_unstable();
+        // Just after rets[hi] is illegal (at first the whole history); before rets[lo], legal.
+        let (mut lo, mut hi) = (0usize, rets.len().saturating_sub(1));
+        while lo < hi && !t.spent() {
+            let mid = (lo + hi) / 2;
+            if t.illegal(&strict_before(rets[mid] + 1)) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        if !rets.is_empty() {
+            let c = rets[hi] + 1;
+            t.cut = c;
+            if let Some(i) = (0..ops.len()).find(|&i| ops[i].required && ops[i].ret == rets[hi]) {
+                stuck = i;
+            }
+        }
+    }
     let cut = t.cut;
     let mut cands: Vec<usize> = strict_before(cut);
     cands.retain(|&i| i != stuck);
     // Registers: nearest the frontier first (the cut is there). Strings: nearest the stuck
     // operation in time first (overlapping it, then by the gap between them).
     let (sc, sr) = (ops[stuck].call, ops[stuck].ret);
-    if cut == NEVER {
+    if t.values.strings || cut == NEVER {
         cands.sort_by_key(|&i| {
             let o = &ops[i];
             sc.saturating_sub(o.ret).max(o.call.saturating_sub(sr))
@@ -207,7 +240,66 @@ pub fn shrink(ops: &[POp], values: &mut Values, hints: Hints, deadline: Instant)
     }
     // Nothing smaller proven: everything strict up to the cut is illegal (the check proved
     // the whole history illegal; for registers the frontier cut is, see the module doc).
-    core(cands.clone(), &mut t).unwrap_or(cands)
+    // Strings: growing the core keeps its tests small (few strict reads, few observed appends);
+    // registers: a deletion pass is cheaper (smaller witnesses in fewer steps on the corpus).
+    let found = if t.values.strings {
+        core(cands.clone(), &mut t)
+    } else {
+        deletion(&cands, &mut t)
+    };
+    found.unwrap_or(cands)
+}
+
+/// The core finder: the shortest illegal prefix of the candidates (galloping, then bisecting),
+/// then one pass dropping each of its operations, least relevant first, while what is left
+/// stays illegal. The pass's tests hold most of the prefix strict, which keeps them cheap,
+/// and its result is 1-minimal: a test that failed without an operation fails on any subset
+/// too. `None` when not even all candidates could be shown illegal within the budget; once
+/// the budget is spent the smallest set proven illegal so far.
+fn deletion(pool: &[usize], t: &mut Tester) -> Option<Vec<usize>> {
+    let (mut lo, mut n) = (0usize, 1usize);
+    let mut hi;
+    loop {
+        let m = n.min(pool.len());
+        if t.illegal(&pool[..m]) {
+            hi = m;
+            break;
+        }
+        if m == pool.len() || t.spent() {
+            return None;
+        }
+        lo = m;
+        n *= 2;
+    }
+    while hi - lo > 1 && !t.spent() {
+        let mid = (lo + hi) / 2;
+        if t.illegal(&pool[..mid]) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+    }
+    // pool[..lo] was found legal, so pool[hi - 1] is necessary when hi == lo + 1.
+    let necessary = (hi == lo + 1).then(|| pool[hi - 1]);
+    let mut core: Vec<usize> = pool[..hi].to_vec();
+    let order: Vec<usize> = core.iter().rev().copied().collect();
+    for x in order {
+        let cut = t.cut;
+        core.retain(|&i| t.ops[i].ret < cut);
+        if t.spent() || core.len() <= 1 {
+            break;
+        }
+        if Some(x) == necessary || !core.contains(&x) {
+            continue;
+        }
+        let trial: Vec<usize> = core.iter().copied().filter(|&i| i != x).collect();
+        if t.illegal(&trial) {
+            core = trial;
+        }
+    }
+    let cut = t.cut;
+    core.retain(|&i| t.ops[i].ret < cut);
+    Some(core)
 }
 
 /// Steps every witness may take however small its check (a few milliseconds).

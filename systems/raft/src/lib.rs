@@ -5,7 +5,7 @@
 //! - [`storage`]: the checksummed write-ahead log and the snapshot file.
 //! - [`frame`]: the checksummed frame shared by storage and peer links.
 //! - [`transport`]: peer links over TCP.
-//! - [`server`]: the client wire protocol server (Contract 2).
+//! - the client wire protocol server (Contract 2) is [`wire::server`], fed into the node's inbox.
 //! - [`node`]: the I/O shell that ties them together; [`cli`]: its command line.
 
 pub mod bugs;
@@ -14,6 +14,5 @@ pub mod core;
 pub mod frame;
 pub mod kv;
 pub mod node;
-pub mod server;
 pub mod storage;
 pub mod transport;

@@ -30,6 +30,28 @@ where
     }
 }
 
+/// [`serve`] for a node whose core reads its inputs from `inbox`: each request goes in as
+/// `wrap(request, reply)`; once the core has stopped (the inbox is closed) a request is answered
+/// `unavailable` ("the node is shutting down") instead.
+pub async fn serve_into<I: Send + 'static>(
+    listener: TcpListener,
+    inbox: std::sync::mpsc::Sender<I>,
+    wrap: fn(Request, Reply) -> I,
+) {
+    serve(listener, move |req: Request, reply: Reply| {
+        let id = req.id;
+        if inbox.send(wrap(req, reply.clone())).is_err() {
+            let _ = reply.send(Response::err(
+                Some(id),
+                crate::code::UNAVAILABLE,
+                true,
+                "the node is shutting down",
+            ));
+        }
+    })
+    .await
+}
+
 async fn connection<H: Fn(Request, Reply)>(stream: TcpStream, handle: H) {
     let _ = stream.set_nodelay(true);
     let (rd, mut wr) = stream.into_split();

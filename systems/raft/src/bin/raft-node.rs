@@ -67,7 +67,9 @@ fn run(args: Args, cfg: raft::node::NodeConfig) -> anyhow::Result<()> {
         tokio::spawn(transport::accept(peers, move |m| {
             let _ = deliver_tx.send(Input::Peer(m));
         }));
-        tokio::spawn(raft::server::serve(clients, tx));
+        tokio::spawn(wire::server::serve_into(clients, tx, |req, reply| {
+            Input::Client { req, reply }
+        }));
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()
             .name("raft-core".into())

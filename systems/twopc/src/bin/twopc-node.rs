@@ -68,17 +68,8 @@ fn run(args: Args, cfg: NodeConfig) -> anyhow::Result<()> {
         tokio::spawn(transport::accept(peers, move |m| {
             let _ = deliver_tx.send(Input::Peer(m));
         }));
-        tokio::spawn(wire::server::serve(clients, move |req, reply| {
-            if let Err(std::sync::mpsc::SendError(Input::Client { req, reply })) =
-                tx.send(Input::Client { req, reply })
-            {
-                let _ = reply.send(wire::Response::err(
-                    Some(req.id),
-                    wire::code::UNAVAILABLE,
-                    true,
-                    "the node is shutting down",
-                ));
-            }
+        tokio::spawn(wire::server::serve_into(clients, tx, |req, reply| {
+            Input::Client { req, reply }
         }));
         let (done_tx, done_rx) = tokio::sync::oneshot::channel();
         std::thread::Builder::new()

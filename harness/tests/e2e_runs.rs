@@ -227,7 +227,7 @@ fn zab_register_without_sync_reads_under_partitions_reports_a_verdict() {
 #[test]
 fn unknown_systems_workloads_and_bugs_are_254_naming_the_known_ones() {
     let store = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 5] = [
         (
             &["--system", "mysql"],
             "unknown system \"mysql\": known systems are raft, zab, paxos, twopc, etcd, zookeeper, noop",
@@ -243,6 +243,10 @@ fn unknown_systems_workloads_and_bugs_are_254_naming_the_known_ones() {
         (
             &["--system", "zab", "--bug", "local-read"],
             "the zab system has no bug \"local-read\": its bugs are ZOOKEEPER-3911, ",
+        ),
+        (
+            &["--system", "etcd", "--nemesis", "kill,clock"],
+            "the etcd system cannot take clock faults: etcd is a Go program",
         ),
     ];
     for (args, needle) in cases {

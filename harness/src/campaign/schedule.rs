@@ -27,7 +27,14 @@ fn test_args(a: &CampaignArgs, cell: &Cell, default_kinds: &[nemeses::FaultKind]
         v.push("--nemesis".into());
         v.push(cell.nemesis.replace('+', ","));
     } else {
-        v.extend(default_faults::test_args(default_kinds, &a.test_args));
+        // A system clocks cannot reach (etcd) gets the rest.
+        let clocks = crate::db::find(&cell.system).is_ok_and(|s| s.clock_faults().is_ok());
+        let kinds: Vec<_> = default_kinds
+            .iter()
+            .copied()
+            .filter(|k| clocks || *k != nemeses::FaultKind::Clock)
+            .collect();
+        v.extend(default_faults::test_args(&kinds, &a.test_args));
     }
     v.extend([
         "--time-limit".into(),
@@ -248,4 +255,34 @@ async fn run_all(a: &CampaignArgs, plan: &Plan, exe: &Path, dir: &Path) -> (Vec<
         .map(|(c, runs)| CellRecord::new(c.clone(), runs))
         .collect();
     (records, was_interrupted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        a: CampaignArgs,
+    }
+
+    #[test]
+    fn the_default_faults_leave_clocks_out_only_for_a_system_they_cannot_reach() {
+        let a = Cli::parse_from(["faultline"]).a;
+        let all = nemeses::FaultKind::ALL;
+        let nemesis = |system: &str| {
+            let v = test_args(&a, &Cell::new(system, "register", "default", "none"), &all);
+            v[v.iter().position(|x| x == "--nemesis").expect("--nemesis") + 1].clone()
+        };
+        assert!(nemesis("raft").contains("clock"));
+        assert!(nemesis("zookeeper").contains("clock"));
+        let etcd = nemesis("etcd");
+        assert!(!etcd.contains("clock"), "{etcd}");
+        assert!(
+            etcd.contains("lose-unsynced") && etcd.contains("sync-crash"),
+            "{etcd}"
+        );
+    }
 }

@@ -72,6 +72,12 @@ impl System for Etcd {
         })
     }
 
+    fn clock_faults(&self) -> Result<(), &'static str> {
+        // Checked 2026-12-03: under LD_PRELOAD=libfaketimeMT.so.1 FAKETIME=+100d, etcd 3.4.23 still
+        // logs today's date.
+        Err("etcd is a Go program, whose runtime reads the clock through the kernel's vDSO and never through libc, so libfaketime cannot move it")
+    }
+
     fn election_timeout_ms(&self) -> u64 {
         ELECTION_MS
     }

@@ -244,6 +244,12 @@ pub trait System: Send + Sync {
         300
     }
 
+    /// Whether clock faults reach its nodes: libfaketime moves the clock of a program that reads
+    /// it through libc. `Err` says why not.
+    fn clock_faults(&self) -> Result<(), &'static str> {
+        Ok(())
+    }
+
     /// The workloads its client speaks.
     /// `faultline test` arguments under which the system promises linearizable reads: a
     /// campaign runs every cell with them, so that any history the checkers reject is a finding

@@ -121,6 +121,11 @@ pub enum ArgsError {
     InProcessFaults(&'static str),
     #[error("the {0} system runs in-process and has no bugs to switch on")]
     InProcessBugs(&'static str),
+    #[error("the {system} system cannot take clock faults: {why}; choose other faults")]
+    ClockFaults {
+        system: &'static str,
+        why: &'static str,
+    },
     #[error("partitions need at least 2 nodes")]
     PartitionNodes,
     #[error("--name {0:?} must be a plain directory name")]
@@ -161,6 +166,14 @@ pub(super) fn validate(a: &TestArgs) -> Result<Config, ArgsError> {
     }
     if system.binary().is_none() && !a.bugs.is_empty() {
         return Err(ArgsError::InProcessBugs(system.name()));
+    }
+    if kinds.contains(&nemeses::FaultKind::Clock) {
+        system
+            .clock_faults()
+            .map_err(|why| ArgsError::ClockFaults {
+                system: system.name(),
+                why,
+            })?;
     }
     faults::check_available(&kinds)?;
     if kinds.contains(&nemeses::FaultKind::Partition) && a.nodes < 2 {

@@ -2,7 +2,8 @@
 //! fault kind this machine can inject (`all`: partitions, kills, pauses, lost unsynced writes,
 //! clocks, slow and flaky links, the leader-aimed schedules and crash-during-sync), one fault
 //! every [`DEFAULT_INTERVAL_SECS`] seconds. A kind the machine lacks the means for (FUSE for
-//! `lose-unsynced`, libfaketime for `clock`) is left out, and the campaign says so once.
+//! `lose-unsynced`, libfaketime for `clock`) is left out, and the campaign says so once; so are
+//! clock faults for a system libfaketime cannot reach ([`for_system`]).
 
 use crate::control::faults::check_available;
 use nemeses::FaultKind;
@@ -22,6 +23,17 @@ pub fn available() -> (Vec<FaultKind>, Vec<String>) {
         }
     }
     (kinds, left_out)
+}
+
+/// Of the machine's default `kinds`, those `system` can take: a system whose clock libfaketime
+/// cannot reach (etcd) gets the rest.
+pub fn for_system(kinds: &[FaultKind], system: &str) -> Vec<FaultKind> {
+    let clocks = crate::db::find(system).is_ok_and(|s| s.clock_faults().is_ok());
+    kinds
+        .iter()
+        .copied()
+        .filter(|k| clocks || *k != FaultKind::Clock)
+        .collect()
 }
 
 /// `faultline test` arguments for a cell with the default faults: `--nemesis` with `kinds`, and

@@ -27,13 +27,7 @@ fn test_args(a: &CampaignArgs, cell: &Cell, default_kinds: &[nemeses::FaultKind]
         v.push("--nemesis".into());
         v.push(cell.nemesis.replace('+', ","));
     } else {
-        // A system clocks cannot reach (etcd) gets the rest.
-        let clocks = crate::db::find(&cell.system).is_ok_and(|s| s.clock_faults().is_ok());
-        let kinds: Vec<_> = default_kinds
-            .iter()
-            .copied()
-            .filter(|k| clocks || *k != nemeses::FaultKind::Clock)
-            .collect();
+        let kinds = default_faults::for_system(default_kinds, &cell.system);
         v.extend(default_faults::test_args(&kinds, &a.test_args));
     }
     v.extend([

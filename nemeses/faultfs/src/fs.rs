@@ -10,6 +10,7 @@
 //! order; a process killed with SIGKILL is therefore gone only once its last request has been
 //! answered, and nothing it sent can arrive after the crash.
 
+use crate::slow::{AfterWait, SlowSync};
 use crate::tree::{Attr, FsResult, Kind, Tree};
 use fuser::{
     Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, InitFlags,
@@ -26,11 +27,21 @@ const TTL: Duration = Duration::ZERO;
 /// The filesystem as the kernel sees it.
 pub struct FaultFs {
     tree: Arc<Mutex<Tree>>,
+    slow: Arc<SlowSync>,
 }
 
 impl FaultFs {
-    pub fn new(tree: Arc<Mutex<Tree>>) -> FaultFs {
-        FaultFs { tree }
+    pub fn new(tree: Arc<Mutex<Tree>>, slow: Arc<SlowSync>) -> FaultFs {
+        FaultFs { tree, slow }
+    }
+
+    /// An fsync of `ino`, after the slow disk's delay (without holding the tree, so that a
+    /// crash can proceed); EIO and nothing durable when a crash cut the wait short.
+    fn sync(&self, ino: u64, reply: ReplyEmpty) {
+        match self.slow.wait() {
+            AfterWait::Sync => empty(reply, self.tree().sync(ino)),
+            AfterWait::Abort => reply.error(Errno::EIO),
+        }
     }
 
     fn tree(&self) -> MutexGuard<'_, Tree> {
@@ -361,7 +372,7 @@ impl Filesystem for FaultFs {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        empty(reply, self.tree().sync(ino.0));
+        self.sync(ino.0, reply);
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
@@ -404,7 +415,7 @@ impl Filesystem for FaultFs {
         _datasync: bool,
         reply: ReplyEmpty,
     ) {
-        empty(reply, self.tree().sync(ino.0));
+        self.sync(ino.0, reply);
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {

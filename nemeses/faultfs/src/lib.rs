@@ -16,6 +16,9 @@
 //!   them, uniformly drawn between none and all of its unsynced bytes, in the order they were
 //!   written; a write that straddles the cut keeps its head. What is kept becomes durable. For an
 //!   append-only log this is a random prefix of the unsynced tail.
+//! - **A slow disk** (optional, until the next crash): every fsync waits a set delay before it
+//!   makes anything durable; a crash cuts the waits short with EIO and nothing synced
+//!   ([`Mount::set_sync_delay`], [`Mount::abort_syncs`]).
 //! - Modes, owners and times are never reverted. Hard links, symlinks and special files are not
 //!   supported (EPERM).
 //!
@@ -28,6 +31,7 @@ mod error;
 mod fs;
 mod mount;
 mod pending;
+mod slow;
 mod store;
 mod tree;
 

@@ -8,6 +8,7 @@
 //! [`remove_stale_mounts`] detaches every one whose process is gone.
 
 use crate::fs::FaultFs;
+use crate::slow::SlowSync;
 use crate::store::Store;
 use crate::tree::{CrashReport, Tree};
 use crate::FaultFsError;
@@ -60,6 +61,7 @@ pub struct Mount {
     mountpoint: PathBuf,
     tree: Arc<Mutex<Tree>>,
     session: Option<BackgroundSession>,
+    slow: Arc<SlowSync>,
     crashes: u64,
 }
 
@@ -90,16 +92,18 @@ impl Mount {
             MountOption::NoSuid,
         ];
         config.acl = SessionACL::All;
-        let session = fuser::spawn_mount(FaultFs::new(tree.clone()), mountpoint, &config).map_err(
-            |source| FaultFsError::Mount {
+        let slow = Arc::new(SlowSync::default());
+        let fs = FaultFs::new(tree.clone(), slow.clone());
+        let session =
+            fuser::spawn_mount(fs, mountpoint, &config).map_err(|source| FaultFsError::Mount {
                 path: mountpoint.to_path_buf(),
                 source,
-            },
-        )?;
+            })?;
         Ok(Mount {
             mountpoint: mountpoint.to_path_buf(),
             tree,
             session: Some(session),
+            slow,
             crashes: 0,
         })
     }
@@ -117,6 +121,25 @@ impl Mount {
         self.tree().unsynced_bytes()
     }
 
+    /// A slow disk: from now on every fsync waits `delay` before it makes anything durable
+    /// (`None`: the disk is fast again). A crash ends it.
+    pub fn set_sync_delay(&self, delay: Option<Duration>) {
+        self.slow.set(delay);
+    }
+
+    /// The slow disk's delay now in force.
+    pub fn sync_delay(&self) -> Option<Duration> {
+        self.slow.delay()
+    }
+
+    /// Before the processes using the mount are killed for a crash: every fsync waiting on the
+    /// slow disk, and every one that starts until [`Mount::crash`], fails with EIO and makes
+    /// nothing durable, so that the kill does not wait for them (a process killed inside a
+    /// FUSE request is reaped only once it is answered).
+    pub fn abort_syncs(&self) {
+        self.slow.abort();
+    }
+
     /// Drops everything not made durable (see the crate documentation), as a power failure
     /// would; with `torn`, each file keeps a prefix of its unsynced changes drawn from that seed.
     /// Every process using the mount must be dead (killed and reaped) first: whatever it still
@@ -129,6 +152,8 @@ impl Mount {
         self.write_back_page_cache();
         let mut rng = torn.map(rand::rngs::StdRng::seed_from_u64);
         let r = self.tree().crash(rng.as_mut());
+        // The disk comes back fast and whole.
+        self.slow.reset();
         // Pages the kernel cached for a mapping may hold what the crash dropped.
         let inos = self.tree().file_inos();
         if let Some(session) = &self.session {
@@ -169,6 +194,7 @@ impl Mount {
     /// back), unmounts, and moves the files into the mount point directory as ordinary files.
     /// Processes using the mount must have exited.
     pub fn unmount(mut self) -> Result<(), FaultFsError> {
+        self.slow.reset();
         let synced = self.tree().sync_all();
         self.detach();
         let io = |what: &str, source| FaultFsError::Io {

@@ -269,3 +269,47 @@ fn sigkill_of_the_mounting_process_leaves_no_mount() {
     // The mount point is an ordinary empty directory again.
     assert!(!mp.join("hello").exists());
 }
+
+#[test]
+fn a_slow_disk_delays_fsync_and_a_crash_inside_the_wait_drops_the_write() {
+    if !usable() {
+        return;
+    }
+    let (_d, mut m) = mount();
+    let mp = m.mountpoint().to_path_buf();
+    sh(&mp, "printf 'a' > log && sync log . ");
+
+    // A slow fsync still makes its data durable, after the delay.
+    m.set_sync_delay(Some(Duration::from_millis(300)));
+    let t = Instant::now();
+    sh(&mp, "printf 'b' >> log && sync log");
+    assert!(
+        t.elapsed() >= Duration::from_millis(300),
+        "{:?}",
+        t.elapsed()
+    );
+    m.crash(None).unwrap();
+    assert_eq!(read(&mp.join("log")).unwrap(), "ab");
+    assert_eq!(m.sync_delay(), None, "a crash makes the disk fast again");
+
+    // A process killed while its fsync waits is reaped at once, and the write is lost.
+    m.set_sync_delay(Some(Duration::from_secs(60)));
+    sh(&mp, "printf 'c' >> log");
+    let mut child = Command::new("sync")
+        .arg("log")
+        .current_dir(&mp)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(child.try_wait().unwrap().is_none(), "the fsync waits");
+    m.abort_syncs();
+    let t = Instant::now();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let r = m.crash(None).unwrap();
+    assert_eq!(read(&mp.join("log")).unwrap(), "ab");
+    assert_eq!(r.bytes_dropped, 1);
+    m.unmount().unwrap();
+}

@@ -106,6 +106,9 @@ pub async fn run(c: &ChildRun, mut interrupted: watch::Receiver<bool>) -> RunRec
                     let _ = crate::control::signal_group(pid, libc::SIGKILL);
                 }
                 let _ = child.wait().await;
+                for what in super::leftovers::sweep(&store).await {
+                    tracing::warn!(store = %store.display(), "after the run was killed: {what}");
+                }
             }
             end
         }

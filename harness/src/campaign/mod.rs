@@ -5,6 +5,7 @@
 //!
 //! - [`matrix`]: the matrix, its cells in a fixed order, and `--shard I/N`.
 //! - [`child`]: one run as a child process, killed at its deadline or on Ctrl-C.
+//! - [`leftovers`]: the wait after a killed run until none of its processes or mounts remains.
 //! - [`outcome`]: what a run found, from its results.json (anomaly, checker, time to detect).
 //! - [`record`]: campaign.json's types; cell and campaign verdicts.
 //! - [`detection`]: the detection matrix; [`junit`]: junit.xml; [`outputs`]: writing them.
@@ -14,6 +15,7 @@ pub mod child;
 pub mod default_faults;
 pub mod detection;
 pub mod junit;
+pub mod leftovers;
 pub mod matrix;
 pub mod merge;
 pub mod outcome;

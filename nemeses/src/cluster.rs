@@ -44,6 +44,18 @@ pub trait Cluster: Send + Sync {
         async move { Err(e) }
     }
 
+    /// A slow disk on `node`: every fsync it makes waits `delay` before anything is durable,
+    /// until its next [`Cluster::lose_unsynced`] or a call with `None`.
+    fn slow_disk(
+        &self,
+        node: &str,
+        delay: Option<std::time::Duration>,
+    ) -> impl Future<Output = Result<(), ClusterError>> + Send {
+        let _ = delay;
+        let e = ClusterError::NoSlowDisk { node: node.into() };
+        async move { Err(e) }
+    }
+
     /// Makes `node`'s clocks wrong by `change`, or right again with `None`. Returns what was
     /// written (libfaketime's spec), for the journal.
     fn set_clock(

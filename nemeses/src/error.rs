@@ -19,6 +19,9 @@ pub enum ClusterError {
     /// The cluster cannot drop unsynced writes at all.
     #[error("this cluster cannot drop what {node} did not fsync")]
     NoLoseUnsynced { node: String },
+    /// The cluster cannot slow a node's disk at all.
+    #[error("this cluster cannot slow the disk of {node}")]
+    NoSlowDisk { node: String },
     /// The cluster cannot change clocks at all.
     #[error("this cluster cannot change the clock of {node}")]
     NoClock { node: String },

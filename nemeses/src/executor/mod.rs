@@ -308,8 +308,9 @@ impl Nemesis {
         );
     }
 
-    /// Crashes `hit` at once (all are killed before any disk loses anything) and journals it
-    /// as `kill` or `start-lose-unsynced`; they restart, as `restart` says, when healed.
+    /// Crashes `hit` one after another (each dead before its own disk loses anything) and
+    /// journals it as `kill` or `start-lose-unsynced`; they restart, as `restart` says, when
+    /// healed.
     #[allow(clippy::too_many_arguments)]
     async fn crash<C: Cluster, L: NemesisLog>(
         &mut self,
@@ -331,17 +332,19 @@ impl Nemesis {
             return;
         }
         let mut errors: Vec<String> = err.into_iter().collect();
-        for n in hit {
-            if let Err(e) = cluster.kill(n).await {
-                errors.push(e.to_string());
-            }
-        }
         match crash {
             Crash::Kill => {
+                for n in hit {
+                    if let Err(e) = cluster.kill(n).await {
+                        errors.push(e.to_string());
+                    }
+                }
                 self.damage.killed.extend(hit.iter().cloned());
                 self.damage.restart = restart;
             }
             Crash::LoseUnsynced { torn } => {
+                // Each node is killed by its own crash (which first cuts short any fsync
+                // waiting on a slow disk, so that the kill is not held up by it).
                 let mut dropped = serde_json::Map::new();
                 for n in hit {
                     // Each node tears its files from a seed of its own.

@@ -80,6 +80,29 @@ impl NodeDisks {
         self.mounts[i].lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A slow disk on node `i` (every fsync waits `delay`; `None`: fast again), until its next
+    /// crash.
+    pub fn set_sync_delay(
+        &self,
+        i: usize,
+        delay: Option<std::time::Duration>,
+    ) -> Result<(), ControlError> {
+        let g = self.lock(i);
+        let m = g
+            .as_ref()
+            .ok_or_else(|| ControlError::Unmounted(self.names[i].clone()))?;
+        m.set_sync_delay(delay);
+        Ok(())
+    }
+
+    /// Before node `i` is killed for a crash: its fsyncs waiting on a slow disk fail at once
+    /// and make nothing durable, so that the kill is not held up by them.
+    pub fn abort_syncs(&self, i: usize) {
+        if let Some(m) = self.lock(i).as_ref() {
+            m.abort_syncs();
+        }
+    }
+
     /// Drops what node `i` did not make durable (its process must be dead); with `torn`, keeps
     /// a torn prefix of each unsynced tail. Returns what was dropped, for the journal.
     pub fn crash(&self, i: usize, torn: Option<u64>) -> Result<Value, ControlError> {

@@ -142,9 +142,23 @@ impl nemeses::Cluster for FaultCluster {
         let disks = self.disks.as_ref().ok_or_else(|| ControlError::NoFaultFs {
             node: node.to_string(),
         })?;
-        // Dead and reaped before its disk crashes.
+        // Dead and reaped before its disk crashes; fsyncs waiting on a slow disk fail first,
+        // unsynced, so that the kill does not wait for them.
+        disks.abort_syncs(i);
         self.cluster.kill(node).await?;
         Ok(disks.crash(i, torn)?)
+    }
+
+    async fn slow_disk(
+        &self,
+        node: &str,
+        delay: Option<std::time::Duration>,
+    ) -> Result<(), ClusterError> {
+        let i = self.index(node)?;
+        let disks = self.disks.as_ref().ok_or_else(|| ControlError::NoFaultFs {
+            node: node.to_string(),
+        })?;
+        Ok(disks.set_sync_delay(i, delay)?)
     }
 
     async fn set_clock(

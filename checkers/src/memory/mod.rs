@@ -13,7 +13,7 @@ mod explain;
 mod graph;
 mod live;
 
-pub use clock::Clocks;
+pub use clock::{gallop, Clocks};
 pub use explain::{
     describe_path, name, path_details as explain_path, sentence, source_name, Edge, EdgeKind,
 };
@@ -22,7 +22,6 @@ pub use live::{LiveClocks, WouldCycle};
 
 use histories::{History, OpStatus, Operation};
 use serde_json::Value;
-use std::collections::HashMap;
 
 /// Node index in a [`Memory`].
 pub type Node = u32;
@@ -285,16 +284,58 @@ fn link_processes(h: &History) -> FxMap<u64, u32> {
     group
 }
 
+/// A value of a key as the builder knows it: whether an operation that happened read it, and
+/// the kept operation that wrote it.
+#[derive(Clone, Copy)]
+struct Slot {
+    read: bool,
+    writer: Node,
+}
+
+const NO_SLOT: u32 = u32::MAX;
+
+/// One table, `(key, value) → slot`, serves the whole build: reads enter their value in the
+/// first pass (so each read's slot is known without a second lookup) and writes find theirs
+/// in the second. At a million operations it is the one table that leaves the cache, so it is
+/// probed about once per operation.
+#[derive(Default)]
+struct Values {
+    index: FxMap<(u32, ValueKey), u32>,
+    slots: Vec<Slot>,
+}
+
+impl Values {
+    fn slot(&mut self, k: u32, v: &Value) -> u32 {
+        let next = self.slots.len() as u32;
+        let s = *self.index.entry((k, value_key(v))).or_insert(next);
+        if s == next {
+            self.slots.push(Slot {
+                read: false,
+                writer: Node::MAX,
+            });
+        }
+        s
+    }
+
+    fn was_read(&self, k: u32, v: &ValueKey) -> bool {
+        self.index
+            .get(&(k, v.clone()))
+            .is_some_and(|&s| self.slots[s as usize].read)
+    }
+}
+
 fn build(h: &History, linked: bool) -> Result<Memory, Refusal> {
     let group = if linked {
         link_processes(h)
     } else {
         FxMap::default()
     };
-    // Pass 1: which operations are register operations, and which values were read.
-    let mut key_ids: HashMap<&str, u32> = HashMap::new();
-    let mut read_values: FxMap<(u32, ValueKey), u32> = FxMap::default();
-    for op in &h.ops {
+    // Pass 1: which operations are register operations, and which values were read. Per
+    // operation: its key's id (`NO_SLOT` when it is not ok) and the slot of the value it read.
+    let mut key_ids: FxMap<&str, u32> = FxMap::default();
+    let mut values = Values::default();
+    let mut first: Vec<(u32, u32)> = vec![(NO_SLOT, NO_SLOT); h.ops.len()];
+    for (i, op) in h.ops.iter().enumerate() {
         match op.f.as_str() {
             "read" | "write" | "cas" | "sync" => {}
             other => {
@@ -311,39 +352,40 @@ fn build(h: &History, linked: bool) -> Result<Memory, Refusal> {
         let key = op.key.as_deref().unwrap_or("");
         let next_key = key_ids.len() as u32;
         let k = *key_ids.entry(key).or_insert(next_key);
-        match op.f.as_str() {
-            "read" if !op.output.is_null() => {
-                *read_values.entry((k, value_key(&op.output))).or_default() += 1;
+        let read = match op.f.as_str() {
+            "read" if !op.output.is_null() => Some(&op.output),
+            "cas" => Some(cas_pair(op)?.0).filter(|from| !from.is_null()),
+            _ => None,
+        };
+        let s = match read {
+            Some(v) => {
+                let s = values.slot(k, v);
+                values.slots[s as usize].read = true;
+                s
             }
-            "cas" => {
-                let (from, _) = cas_pair(op)?;
-                if !from.is_null() {
-                    *read_values.entry((k, value_key(from))).or_default() += 1;
-                }
-            }
-            _ => {}
-        }
+            None => NO_SLOT,
+        };
+        first[i] = (k, s);
     }
     // An `info` cas is kept when its new value was read, and then it read its expected value
     // too: that value's writer happened as well, though no ok operation may have read it. Close
     // over such chains of `info` cases (a fixpoint: each round adds at least one value).
-    let info_cas: Vec<(u32, ValueKey, ValueKey)> = h
+    let info_cas: Vec<(u32, &Value, ValueKey)> = h
         .ops
         .iter()
         .filter(|op| op.f == "cas" && op.status == OpStatus::Info)
         .filter_map(|op| {
             let k = *key_ids.get(op.key.as_deref().unwrap_or(""))?;
             let (from, to) = cas_pair(op).ok()?;
-            (!from.is_null()).then(|| (k, value_key(from), value_key(to)))
+            (!from.is_null()).then(|| (k, from, value_key(to)))
         })
         .collect();
     loop {
         let mut added = false;
-        for (k, from, to) in &info_cas {
-            if read_values.contains_key(&(*k, to.clone()))
-                && !read_values.contains_key(&(*k, from.clone()))
-            {
-                read_values.insert((*k, from.clone()), 1);
+        for &(k, from, ref to) in &info_cas {
+            if values.was_read(k, to) && !values.was_read(k, &value_key(from)) {
+                let s = values.slot(k, from);
+                values.slots[s as usize].read = true;
                 added = true;
             }
         }
@@ -353,21 +395,19 @@ fn build(h: &History, linked: bool) -> Result<Memory, Refusal> {
     }
     // Pass 2: keep the operations that happened.
     // Key ids are given again in order of first kept operation, so that `keys` lists them so.
-    let was_read = |key: &str, v: &Value| {
-        key_ids
-            .get(key)
-            .is_some_and(|&k| read_values.contains_key(&(k, value_key(v))))
-    };
+    let key_of = |op: &Operation| key_ids.get(op.key.as_deref().unwrap_or("")).copied();
     let mut m = Memory {
         linked,
         ..Memory::default()
     };
-    let mut kept_key_ids: HashMap<&str, u32> = HashMap::new();
+    m.nodes.reserve(h.ops.len());
+    m.readers.reserve(h.ops.len());
+    let mut kept_key: Vec<u32> = vec![NO_SLOT; key_ids.len()];
     let mut chain_ids: FxMap<u64, u32> = FxMap::default();
-    let mut writer_of: FxMap<(u32, ValueKey), Node> = FxMap::default();
-    // (node, key, value read) resolved after all writes are known
-    let mut pending_reads: Vec<(Node, u32, Option<ValueKey>)> = Vec::new();
-    for op in &h.ops {
+    // (node, kept key, slot of the value read or `NO_SLOT` for the initial value), resolved
+    // after all writes are known
+    let mut pending_reads: Vec<(Node, u32, u32)> = Vec::new();
+    for (i, op) in h.ops.iter().enumerate() {
         let key = op.key.as_deref().unwrap_or("");
         let (read_v, write_v): (Option<&Value>, Option<&Value>) = match (op.f.as_str(), op.status) {
             (_, OpStatus::Fail) => continue,
@@ -383,7 +423,9 @@ fn build(h: &History, linked: bool) -> Result<Memory, Refusal> {
                         op.call_line
                     )).into());
                 }
-                if st == OpStatus::Info && !was_read(key, &op.input) {
+                if st == OpStatus::Info
+                    && !key_of(op).is_some_and(|k| values.was_read(k, &value_key(&op.input)))
+                {
                     continue;
                 }
                 (None, Some(&op.input))
@@ -397,20 +439,27 @@ fn build(h: &History, linked: bool) -> Result<Memory, Refusal> {
                         op.call_line
                     )).into());
                 }
-                if st == OpStatus::Info && !was_read(key, to) {
+                if st == OpStatus::Info
+                    && !key_of(op).is_some_and(|k| values.was_read(k, &value_key(to)))
+                {
                     continue;
                 }
                 (Some(from), Some(to))
             }
             _ => continue,
         };
-        let next_key = kept_key_ids.len() as u32;
-        let k = *kept_key_ids.entry(key).or_insert(next_key);
-        if k as usize == m.keys.len() {
+        // Every kept operation is ok or had its value read, so its key has an id.
+        let k1 = match first[i].0 {
+            NO_SLOT => key_of(op).unwrap_or(0),
+            k => k,
+        };
+        if kept_key[k1 as usize] == NO_SLOT {
+            kept_key[k1 as usize] = m.keys.len() as u32;
             m.keys.push(key.to_string());
             m.key_writes.push(Vec::new());
             m.init_readers.push(0);
         }
+        let k = kept_key[k1 as usize];
         let next_chain = chain_ids.len() as u32;
         let link = if linked {
             group.get(&op.process).map_or(op.process, |&g| g as u64)
@@ -437,11 +486,16 @@ fn build(h: &History, linked: bool) -> Result<Memory, Refusal> {
         });
         m.readers.push(0);
         if let Some(rv) = read_v {
-            pending_reads.push((node, k, (!rv.is_null()).then(|| value_key(rv))));
+            let s = match first[i].1 {
+                NO_SLOT if !rv.is_null() => values.slot(k1, rv),
+                s => s,
+            };
+            pending_reads.push((node, k, s));
         }
         if let Some(wv) = write_v {
-            let vk = value_key(wv);
-            if let Some(&other) = writer_of.get(&(k, vk.clone())) {
+            let s = values.slot(k1, wv) as usize;
+            let other = values.slots[s].writer;
+            if other != Node::MAX {
                 let first = &h.ops[m.nodes[other as usize].op.unwrap_or(0)];
                 return Err(NotDecidable(format!(
                     "value {wv} is written to key {key:?} twice ({} on line {} and {} on line {}); these checkers need every written value unique per key",
@@ -451,7 +505,7 @@ fn build(h: &History, linked: bool) -> Result<Memory, Refusal> {
                     op.call_line
                 )).into());
             }
-            writer_of.insert((k, vk), node);
+            values.slots[s].writer = node;
             let kw = &mut m.key_writes[k as usize];
             match kw.iter_mut().find(|cw| cw.chain == c) {
                 Some(cw) => cw.writes.push((pos, node)),
@@ -462,19 +516,18 @@ fn build(h: &History, linked: bool) -> Result<Memory, Refusal> {
             }
         }
     }
-    for (node, k, v) in pending_reads {
-        let src = match v {
-            None => {
-                m.init_readers[k as usize] += 1;
-                Source::Init
-            }
-            Some(vk) => match writer_of.get(&(k, vk)) {
-                Some(&w) => {
+    for (node, k, s) in pending_reads {
+        let src = if s == NO_SLOT {
+            m.init_readers[k as usize] += 1;
+            Source::Init
+        } else {
+            match values.slots[s as usize].writer {
+                Node::MAX => Source::ThinAir,
+                w => {
                     m.readers[w as usize] += 1;
                     Source::Write(w)
                 }
-                None => Source::ThinAir,
-            },
+            }
         };
         m.nodes[node as usize].read = Some(src);
     }

@@ -11,7 +11,7 @@
 //! to the nearest write of one process; the others follow by program order.
 
 use crate::memory::{
-    ChainWrites, Clocks, Cycle, Edge, EdgeKind, Graph, LiveClocks, Memory, Node, Source,
+    gallop, ChainWrites, Clocks, Cycle, Edge, EdgeKind, Graph, LiveClocks, Memory, Node, Source,
 };
 
 /// Saturates `g` in place. Returns the number of rounds, or a cycle.
@@ -131,9 +131,9 @@ pub fn forced_edges(m: &Memory, clocks: &Clocks, reads: &[Node]) -> Vec<Edge> {
                     }
                     // Writes of this chain after w must follow r: the first one w reaches
                     // (what w reaches along a chain is a suffix of it).
-                    let j = cw
-                        .writes
-                        .partition_point(|&(_, x)| !clocks.reaches(m, w, x));
+                    // Searched outward from the cut above: what w reaches starts near what r
+                    // has seen, and each probe of a far write is a cache miss.
+                    let j = gallop(cw.writes.len(), k, |i| clocks.reaches(m, w, cw.writes[i].1));
                     if let Some(&(_, w2)) = cw.writes[j..].iter().find(|&&(_, x)| x != w && x != r)
                     {
                         if !clocks.reaches(m, r, w2) {

@@ -214,25 +214,32 @@ pub fn check(h: &History, m: &Memory, z: &[Option<i64>]) -> ModelReport {
                 None => first_write.get(&node.key).copied(),
             };
             let hi = over.and_then(|o| z[o as usize]).unwrap_or(i64::MAX);
-            let value = src_node
-                .map(|w| format!("of {}", name(h, m, w)))
-                .unwrap_or_else(|| "initial".into());
-            let seen_by = seen.1.map(|s| name(h, m, s)).unwrap_or_default();
+            // Named only when a read is reported (naming every read cost a third of the check).
+            let value = || {
+                src_node
+                    .map(|w| format!("of {}", name(h, m, w)))
+                    .unwrap_or_else(|| "initial".into())
+            };
+            let seen_by = || seen.1.map(|s| name(h, m, s)).unwrap_or_default();
             let problem = match z[n as usize] {
                 Some(rz) if rz < lo || rz >= hi => Some(format!(
-                    "{} returned the value {value} while it observed zxid {rz}, outside the interval [{lo}, {hi}) in which that value was current",
-                    name(h, m, n)
+                    "{} returned the value {} while it observed zxid {rz}, outside the interval [{lo}, {hi}) in which that value was current",
+                    name(h, m, n),
+                    value()
                 )),
                 Some(rz) if rz < seen.0 => Some(format!(
-                    "{} observed zxid {rz}, older than zxid {} which its session had already seen through {seen_by}: reads went backwards",
+                    "{} observed zxid {rz}, older than zxid {} which its session had already seen through {}: reads went backwards",
                     name(h, m, n),
-                    seen.0
+                    seen.0,
+                    seen_by()
                 )),
                 None if lo.max(seen.0) >= hi => Some(format!(
-                    "{} returned the value {value}, which {} overwrote at zxid {hi}, but its session had already seen zxid {} through {seen_by}: the read went backwards",
+                    "{} returned the value {}, which {} overwrote at zxid {hi}, but its session had already seen zxid {} through {}: the read went backwards",
                     name(h, m, n),
+                    value(),
                     over.map(|o| name(h, m, o)).unwrap_or_default(),
-                    seen.0
+                    seen.0,
+                    seen_by()
                 )),
                 _ => None,
             };

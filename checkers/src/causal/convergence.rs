@@ -2,8 +2,8 @@
 //! past of a read of w2) together with the causal order must be acyclic, or replicas cannot
 //! agree on one arbitration order of conflicting writes.
 
+use super::cuts::Cuts;
 use super::order::CausalOrder;
-use super::patterns::last_write_before;
 use crate::consistency::anomaly;
 use crate::memory::{explain_path, Edge, EdgeKind, Graph, Memory, Node, Source};
 use crate::Anomaly;
@@ -11,26 +11,47 @@ use histories::History;
 use serde_json::json;
 
 /// The CyclicCF pattern, if present. Conflict edges are reduced to the last write of each
-/// process before each read: earlier writes of that process reach it by program order.
+/// process before each read: earlier writes of that process reach it by program order. They are
+/// found process by process ([`Cuts`]) and listed in operation order (then by writing chain), as
+/// a pass over the reads in operation order would list them.
 pub fn cyclic_cf(h: &History, m: &Memory, co: &CausalOrder) -> Vec<Anomaly> {
-    let mut edges = m.rf_edges();
-    for (i, n) in m.nodes.iter().enumerate() {
-        let Some(Source::Write(w2)) = n.read else {
-            continue;
-        };
-        let r = i as Node;
-        for cw in &m.key_writes[n.key as usize] {
-            if let Some(w1) = last_write_before(m, &co.clocks, cw, r) {
-                if w1 != w2 && !co.clocks.reaches(m, w1, w2) {
-                    edges.push(Edge {
-                        from: w1,
-                        to: w2,
-                        kind: EdgeKind::Conflict { read: r },
-                    });
+    let mut cuts = Cuts::new(m);
+    let mut found: Vec<(Node, Node, Node)> = Vec::new();
+    for chain in &m.chains {
+        cuts.restart();
+        for &r in chain {
+            let n = &m.nodes[r as usize];
+            let Some(Source::Write(w2)) = n.read else {
+                continue;
+            };
+            for j in 0..m.key_writes[n.key as usize].len() {
+                if let Some(w1) = cuts.last_before(m, &co.clocks, j, r) {
+                    if w1 != w2 && !co.clocks.reaches(m, w1, w2) {
+                        found.push((r, w1, w2));
+                    }
                 }
             }
         }
     }
+    // A stable counting sort by read: the reads of different chains interleave.
+    let mut start = vec![0u32; m.nodes.len() + 1];
+    for &(r, _, _) in &found {
+        start[r as usize + 1] += 1;
+    }
+    for i in 0..m.nodes.len() {
+        start[i + 1] += start[i];
+    }
+    let mut conflicts = vec![None; found.len()];
+    for (r, w1, w2) in found {
+        conflicts[start[r as usize] as usize] = Some(Edge {
+            from: w1,
+            to: w2,
+            kind: EdgeKind::Conflict { read: r },
+        });
+        start[r as usize] += 1;
+    }
+    let mut edges = m.rf_edges();
+    edges.extend(conflicts.into_iter().flatten());
     let g = Graph::new(m, edges);
     match g.clocks() {
         Ok(_) => Vec::new(),

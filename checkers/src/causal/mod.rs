@@ -12,6 +12,7 @@
 //! a valid verdict is one.
 
 mod convergence;
+mod cuts;
 mod memory_view;
 mod order;
 mod patterns;
@@ -89,7 +90,7 @@ pub fn violations(h: &History, m: &Memory, model: CausalModel) -> Vec<Anomaly> {
     match model {
         CausalModel::Causal => {}
         CausalModel::CausalConvergence => out.extend(convergence::cyclic_cf(h, m, &co)),
-        CausalModel::CausalMemory => out.extend(memory_view::happens_before(h, m)),
+        CausalModel::CausalMemory => out.extend(memory_view::happens_before(h, m, &co)),
     }
     out
 }

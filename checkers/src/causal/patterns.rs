@@ -1,6 +1,7 @@
 //! The bad patterns of plain causal consistency besides CyclicCO: ThinAirRead,
 //! WriteCOInitRead and WriteCORead.
 
+use super::cuts::Cuts;
 use super::order::CausalOrder;
 use super::MAX_PER_PATTERN;
 use crate::consistency::anomaly;
@@ -91,14 +92,36 @@ pub fn write_co_init_read(h: &History, m: &Memory, co: &CausalOrder) -> Vec<Anom
     out
 }
 
-/// A read of `w1` with a write `w2` of the same key causally between `w1` and the read.
+/// A read of `w1` with a write `w2` of the same key causally between `w1` and the read. The
+/// reads that have one are found process by process ([`Cuts`]); each is then explained, in
+/// operation order, as a search per read would.
 pub fn write_co_read(h: &History, m: &Memory, co: &CausalOrder) -> Vec<Anomaly> {
+    let mut cuts = Cuts::new(m);
+    let mut bad: Vec<Node> = Vec::new();
+    for chain in &m.chains {
+        cuts.restart();
+        for &r in chain {
+            let n = &m.nodes[r as usize];
+            let Some(Source::Write(w1)) = n.read else {
+                continue;
+            };
+            for j in 0..m.key_writes[n.key as usize].len() {
+                if let Some(w2) = cuts.last_before(m, &co.clocks, j, r) {
+                    if w2 != w1 && co.clocks.before(m, w1, w2) {
+                        bad.push(r);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    bad.sort_unstable();
     let mut out = Vec::new();
-    for (i, n) in m.nodes.iter().enumerate() {
+    for r in bad {
+        let n = &m.nodes[r as usize];
         let Some(Source::Write(w1)) = n.read else {
             continue;
         };
-        let r = i as Node;
         for cw in &m.key_writes[n.key as usize] {
             let Some(w2) = last_write_before(m, &co.clocks, cw, r) else {
                 continue;

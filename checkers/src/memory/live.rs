@@ -7,18 +7,24 @@
 use super::{Clocks, Edge, Graph, Memory, Node};
 
 /// Clocks of a graph under edge additions.
+#[derive(Clone)]
 pub struct LiveClocks<'m> {
     pub mem: &'m Memory,
     pub clocks: Clocks,
     /// Explicit successors of each node: the graph's, then the ones added here.
     out_start: Vec<u32>,
     out_edges: Vec<Node>,
-    added_out: Vec<Vec<Node>>,
+    /// Added successors: per node the newest (an index into `added`, `NIL` for none), each
+    /// entry (successor, the next older entry of the same node).
+    added_head: Vec<u32>,
+    added: Vec<(Node, u32)>,
     /// Nodes whose clock grew since the last [`LiveClocks::take_changed`].
     changed: Vec<Node>,
     is_changed: Vec<bool>,
     queue: Vec<Node>,
 }
+
+const NIL: u32 = u32::MAX;
 
 /// An added edge would close a cycle (its target already reaches its source).
 #[derive(Debug, Clone, Copy)]
@@ -46,24 +52,34 @@ impl<'m> LiveClocks<'m> {
             clocks,
             out_start,
             out_edges,
-            added_out: vec![Vec::new(); n],
+            added_head: vec![NIL; n],
+            added: Vec::new(),
             changed: Vec::new(),
             is_changed: vec![false; n],
             queue: Vec::new(),
         }
     }
 
+    /// Goes back to `base`'s state, reusing this one's memory. `base` must be of the same graph
+    /// with no edge added since.
+    pub fn reset_to(&mut self, base: &LiveClocks<'m>) {
+        self.clocks.vc.clone_from(&base.clocks.vc);
+        self.added_head.clone_from(&base.added_head);
+        self.added.clone_from(&base.added);
+        self.take_changed();
+    }
+
     /// Adds `e`, updating every clock it changes.
     pub fn add(&mut self, e: Edge) -> Result<(), WouldCycle> {
         let m = self.mem;
         if self.clocks.reaches(m, e.from, e.to) {
-            self.added_out[e.from as usize].push(e.to);
+            self.record(e);
             return Ok(());
         }
         if self.clocks.reaches(m, e.to, e.from) {
             return Err(WouldCycle(e));
         }
-        self.added_out[e.from as usize].push(e.to);
+        self.record(e);
         let w = self.clocks.width;
         if self.join(e.from as usize * w, e.to) {
             self.queue.push(e.to);
@@ -76,21 +92,33 @@ impl<'m> LiveClocks<'m> {
                 .get(op.pos as usize + 1)
                 .copied();
             let (a, b) = (self.out_start[ui] as usize, self.out_start[ui + 1] as usize);
-            let explicit = b - a + self.added_out[ui].len();
-            for k in 0..explicit + usize::from(po_next.is_some()) {
-                let v = if k < b - a {
-                    self.out_edges[a + k]
-                } else if k < explicit {
-                    self.added_out[ui][k - (b - a)]
-                } else {
-                    po_next.unwrap_or(u)
-                };
+            for k in a..b {
+                let v = self.out_edges[k];
+                if self.join(src, v) {
+                    self.queue.push(v);
+                }
+            }
+            let mut at = self.added_head[ui];
+            while at != NIL {
+                let (v, older) = self.added[at as usize];
+                at = older;
+                if self.join(src, v) {
+                    self.queue.push(v);
+                }
+            }
+            if let Some(v) = po_next {
                 if self.join(src, v) {
                     self.queue.push(v);
                 }
             }
         }
         Ok(())
+    }
+
+    fn record(&mut self, e: Edge) {
+        let head = &mut self.added_head[e.from as usize];
+        self.added.push((e.to, *head));
+        *head = (self.added.len() - 1) as u32;
     }
 
     /// `vc[to] = max(vc[to], row at src)`; whether it grew (and records the change).

@@ -24,13 +24,12 @@ pub fn cyclic_cf(h: &History, m: &Memory, co: &CausalOrder) -> Vec<Anomaly> {
             let Some(Source::Write(w2)) = n.read else {
                 continue;
             };
-            for j in 0..m.key_writes[n.key as usize].len() {
-                if let Some(w1) = cuts.last_before(m, &co.clocks, j, r) {
-                    if w1 != w2 && !co.clocks.reaches(m, w1, w2) {
-                        found.push((r, w1, w2));
-                    }
+            cuts.each_last_before(m, &co.clocks, r, |w1| {
+                if w1 != w2 && !co.clocks.reaches(m, w1, w2) {
+                    found.push((r, w1, w2));
                 }
-            }
+                true
+            });
         }
     }
     // A stable counting sort by read: the reads of different chains interleave.

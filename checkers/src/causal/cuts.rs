@@ -58,4 +58,23 @@ impl Cuts {
         let k = m.nodes[r as usize].key as usize;
         (i > 0).then(|| m.key_writes[k][j].writes[i - 1].1)
     }
+
+    /// Calls `f` with the last write of every writing chain of `r`'s key that strictly
+    /// precedes `r`, chain by chain, until `f` returns false.
+    pub fn each_last_before(
+        &mut self,
+        m: &Memory,
+        clocks: &Clocks,
+        r: Node,
+        mut f: impl FnMut(Node) -> bool,
+    ) {
+        let k = m.nodes[r as usize].key as usize;
+        for j in 0..m.key_writes[k].len() {
+            if let Some(w) = self.last_before(m, clocks, j, r) {
+                if !f(w) {
+                    return;
+                }
+            }
+        }
+    }
 }

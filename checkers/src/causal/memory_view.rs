@@ -80,17 +80,16 @@ fn view(
             let Some(Source::Write(w2)) = n.read else {
                 continue;
             };
-            for j in 0..m.key_writes[n.key as usize].len() {
-                if let Some(w1) = cuts.last_before(m, &live.clocks, j, r) {
-                    if w1 != w2 && !live.clocks.reaches(m, w1, w2) {
-                        added.push(Edge {
-                            from: w1,
-                            to: w2,
-                            kind: EdgeKind::ViewOrder { read: r },
-                        });
-                    }
+            cuts.each_last_before(m, &live.clocks, r, |w1| {
+                if w1 != w2 && !live.clocks.reaches(m, w1, w2) {
+                    added.push(Edge {
+                        from: w1,
+                        to: w2,
+                        kind: EdgeKind::ViewOrder { read: r },
+                    });
                 }
-            }
+                true
+            });
         }
         if added.is_empty() {
             break;

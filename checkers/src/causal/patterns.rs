@@ -105,14 +105,13 @@ pub fn write_co_read(h: &History, m: &Memory, co: &CausalOrder) -> Vec<Anomaly> 
             let Some(Source::Write(w1)) = n.read else {
                 continue;
             };
-            for j in 0..m.key_writes[n.key as usize].len() {
-                if let Some(w2) = cuts.last_before(m, &co.clocks, j, r) {
-                    if w2 != w1 && co.clocks.before(m, w1, w2) {
-                        bad.push(r);
-                        break;
-                    }
+            cuts.each_last_before(m, &co.clocks, r, |w2| {
+                let overwritten = w2 != w1 && co.clocks.before(m, w1, w2);
+                if overwritten {
+                    bad.push(r);
                 }
-            }
+                !overwritten
+            });
         }
     }
     bad.sort_unstable();

@@ -26,10 +26,23 @@ pub fn processes_naming(names: &[String]) -> Vec<(u32, String)> {
         .filter(|pid| *pid != std::process::id())
         .filter_map(|pid| {
             let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-            (names.iter().any(|n| cmd.contains(n.as_str())) && !zombie(pid)).then_some((pid, cmd))
+            let cmd = String::from_utf8_lossy(&cmd).to_string();
+            (names.iter().any(|n| names_path(&cmd, n)) && !zombie(pid))
+                .then(|| (pid, cmd.replace('\0', " ")))
         })
         .collect()
+}
+
+/// Whether the NUL-separated command line `cmd` names `path` or something under it: `path`
+/// followed by `/`, the end of an argument or the end. (`…/seed-1` does not name `…/seed-10`,
+/// a sibling run that may still be going.)
+fn names_path(cmd: &str, path: &str) -> bool {
+    cmd.match_indices(path).any(|(i, _)| {
+        matches!(
+            cmd.as_bytes().get(i + path.len()),
+            None | Some(b'/') | Some(b'\0')
+        )
+    })
 }
 
 fn zombie(pid: u32) -> bool {
@@ -50,7 +63,7 @@ fn mounts_under(store: &str) -> Vec<String> {
         .unwrap_or_default()
         .lines()
         .filter_map(|l| l.split(' ').nth(4))
-        .filter(|m| m.starts_with(store))
+        .filter(|m| names_path(m, store))
         .map(String::from)
         .collect()
 }
@@ -98,5 +111,27 @@ pub async fn sweep(store: &Path) -> Vec<String> {
             return forced;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_path;
+
+    #[test]
+    fn a_run_names_its_own_store_and_not_a_siblings_with_a_longer_name() {
+        let node = "raft-node\0--data\0/c/runs/x/seed-1/n1\0";
+        assert!(names_path(node, "/c/runs/x/seed-1"));
+        assert!(!names_path(node, "/c/runs/x/seed-"));
+        let sibling = "raft-node\0--data\0/c/runs/x/seed-10/n1\0";
+        assert!(!names_path(sibling, "/c/runs/x/seed-1"));
+        assert!(names_path(
+            "faultline\0--store\0/c/runs/x/seed-1\0",
+            "/c/runs/x/seed-1"
+        ));
+        assert!(names_path(
+            "fusermount3\0/c/runs/x/seed-1",
+            "/c/runs/x/seed-1"
+        ));
     }
 }

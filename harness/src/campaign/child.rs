@@ -106,14 +106,17 @@ pub async fn run(c: &ChildRun, mut interrupted: watch::Receiver<bool>) -> RunRec
                     let _ = crate::control::signal_group(pid, libc::SIGKILL);
                 }
                 let _ = child.wait().await;
-                for what in super::leftovers::sweep(&store).await {
-                    tracing::warn!(store = %store.display(), "after the run was killed: {what}");
-                }
             }
             end
         }
     };
+    // The run's own time: until it ended or its group was killed, not the sweep after it.
     let duration = started.elapsed().as_secs_f64();
+    if matches!(end, End::Deadline | End::Interrupted) {
+        for what in super::leftovers::sweep(&store).await {
+            tracing::warn!(store = %store.display(), "after the run was killed: {what}");
+        }
+    }
     let output = std::fs::read_to_string(store.join(OUTPUT)).unwrap_or_default();
     let run_dir = std::fs::canonicalize(store.join("latest")).ok();
     let results = run_dir

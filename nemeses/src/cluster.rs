@@ -56,6 +56,14 @@ pub trait Cluster: Send + Sync {
         async move { Err(e) }
     }
 
+    /// While one of `node`'s fsyncs waits on its slow disk: how many bytes it has written that
+    /// are not durable yet (what a crash at this moment loses). `None` when no fsync waits, or
+    /// the cluster has no such disk.
+    fn unsynced_while_syncing(&self, node: &str) -> impl Future<Output = Option<u64>> + Send {
+        let _ = node;
+        async { None }
+    }
+
     /// Makes `node`'s clocks wrong by `change`, or right again with `None`. Returns what was
     /// written (libfaketime's spec), for the journal.
     fn set_clock(

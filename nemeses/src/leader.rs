@@ -66,6 +66,28 @@ pub enum LeaderSchedule {
         watch_ms: u64,
         and_leader: bool,
     },
+    /// Crash a minority of followers, the first `n / 2` of `order` that do not lead, for
+    /// `behind_ms` (2 to 6 election timeouts: they fall behind), then crash the leader. Give
+    /// the stale ones a slow disk (`slow_ms` per fsync, 0.1 to 0.3 election timeouts) and start
+    /// only them: with the nodes still running they are a quorum without the old leader, so a
+    /// new leader is elected in a new epoch and synchronizes them, slowly. Watch them for up to
+    /// `watch_ms` (3 election timeouts and 12 fsync delays) and crash every running node, the watched one first,
+    /// at the first moment one of them waits on an fsync with at least `at_risk_bytes` (1 B to
+    /// 4 KiB, log-uniform) written and not durable: a power loss in the middle of a large
+    /// flush. When crashes do not lose unsynced writes (no disk to watch), crash instead
+    /// `settle_ms` (0 to 4 fsync delays) after one says it is synchronizing. Then start only
+    /// the old leader and the stale ones: a quorum of their own, where the stale nodes' newer
+    /// epochs meet the old leader's longer history (ZOOKEEPER-4643, 1154, 3642, 4925). Then
+    /// `hold_ms` (2 to 6 election timeouts). Healed: the slow disks, then the other nodes start.
+    RestartStaleQuorum {
+        order: Vec<String>,
+        behind_ms: u64,
+        slow_ms: u64,
+        watch_ms: u64,
+        at_risk_bytes: u64,
+        settle_ms: u64,
+        hold_ms: u64,
+    },
 }
 
 fn scaled<R: Rng>(election_ms: u64, lo: f64, hi: f64, rng: &mut R) -> u64 {
@@ -91,7 +113,38 @@ impl LeaderSchedule {
         }
     }
 
-    /// One of the six schedules, uniformly, with its times drawn in units of `election_ms`
+    /// A `restart-stale-quorum` schedule.
+    pub fn draw_restart_stale_quorum<R: Rng>(
+        nodes: &[String],
+        election_ms: u64,
+        rng: &mut R,
+    ) -> LeaderSchedule {
+        let e = election_ms.max(1);
+        let mut order = nodes.to_vec();
+        order.shuffle(rng);
+        let slow_ms = scaled(e, 0.1, 0.3, rng);
+        LeaderSchedule::RestartStaleQuorum {
+            order,
+            behind_ms: scaled(e, 2.0, 6.0, rng),
+            slow_ms,
+            watch_ms: 3 * e + 12 * slow_ms,
+            at_risk_bytes: 1 << rng.gen_range(0..=12),
+            settle_ms: rng.gen_range(0..=4 * slow_ms),
+            hold_ms: scaled(e, 2.0, 6.0, rng),
+        }
+    }
+
+    /// A schedule of the `sync-crash` fault kind: a node crashed while it synchronizes, or a
+    /// stale quorum restarted around a slow synchronization, evenly.
+    pub fn draw_sync<R: Rng>(nodes: &[String], election_ms: u64, rng: &mut R) -> LeaderSchedule {
+        if rng.gen_bool(0.5) {
+            LeaderSchedule::draw_crash_during_sync(nodes, election_ms, rng)
+        } else {
+            LeaderSchedule::draw_restart_stale_quorum(nodes, election_ms, rng)
+        }
+    }
+
+    /// One of the seven schedules, uniformly, with its times drawn in units of `election_ms`
     /// (and, for pauses, of `client_timeout_ms`, the clients' request timeout).
     pub fn draw<R: Rng>(
         nodes: &[String],
@@ -100,7 +153,7 @@ impl LeaderSchedule {
         rng: &mut R,
     ) -> LeaderSchedule {
         let e = election_ms.max(1);
-        match rng.gen_range(0..6) {
+        match rng.gen_range(0..7) {
             0 => LeaderSchedule::IsolateThenKill {
                 kill_after_ms: scaled(e, 1.5, 4.0, rng),
             },
@@ -116,6 +169,7 @@ impl LeaderSchedule {
                 recover_ms: scaled(e, 0.1, 2.0, rng),
             },
             4 => LeaderSchedule::draw_crash_during_sync(nodes, e, rng),
+            5 => LeaderSchedule::draw_restart_stale_quorum(nodes, e, rng),
             _ => {
                 let target = *[NodeTarget::One, NodeTarget::Leader]
                     .choose(rng)
@@ -141,6 +195,7 @@ impl LeaderSchedule {
             LeaderSchedule::CrashAllDuringRecovery { .. } => "crash-all-during-recovery",
             LeaderSchedule::PartitionDuringSync { .. } => "partition-during-sync",
             LeaderSchedule::CrashDuringSync { .. } => "crash-during-sync",
+            LeaderSchedule::RestartStaleQuorum { .. } => "restart-stale-quorum",
         }
     }
 
@@ -157,6 +212,13 @@ impl LeaderSchedule {
             LeaderSchedule::CrashDuringSync {
                 down_ms, watch_ms, ..
             } => down_ms + watch_ms,
+            LeaderSchedule::RestartStaleQuorum {
+                behind_ms,
+                watch_ms,
+                settle_ms,
+                hold_ms,
+                ..
+            } => behind_ms + watch_ms + settle_ms + hold_ms,
         }
     }
 }
@@ -204,12 +266,30 @@ mod tests {
                 } => {
                     assert!((2000..=6000).contains(down_ms) && *watch_ms == 3000);
                 }
+                LeaderSchedule::RestartStaleQuorum {
+                    order,
+                    behind_ms,
+                    slow_ms,
+                    watch_ms,
+                    at_risk_bytes,
+                    settle_ms,
+                    hold_ms,
+                } => {
+                    assert!(at_risk_bytes.is_power_of_two() && *at_risk_bytes <= 4096);
+                    let mut sorted = order.clone();
+                    sorted.sort();
+                    assert_eq!(sorted, nodes, "a permutation of the nodes");
+                    assert!((2000..=6000).contains(behind_ms));
+                    assert_eq!(*watch_ms, 3000 + 12 * slow_ms);
+                    assert!((100..=300).contains(slow_ms) && *settle_ms <= 4 * slow_ms);
+                    assert!((2000..=6000).contains(hold_ms));
+                }
             }
             assert!(s.duration_ms() >= 100);
             let j = serde_json::to_value(&s).unwrap();
             assert_eq!(serde_json::from_value::<LeaderSchedule>(j).unwrap(), s);
         }
-        assert_eq!(names.len(), 6);
+        assert_eq!(names.len(), 7);
         assert_eq!(
             pauses.len(),
             2,

@@ -79,7 +79,8 @@ impl Fault {
             Fault::SlowLink { .. } => FaultKind::SlowLink,
             Fault::FlakyLink { .. } => FaultKind::FlakyLink,
             Fault::Leader {
-                schedule: LeaderSchedule::CrashDuringSync { .. },
+                schedule:
+                    LeaderSchedule::CrashDuringSync { .. } | LeaderSchedule::RestartStaleQuorum { .. },
                 ..
             } => FaultKind::SyncCrash,
             Fault::Leader { .. } => FaultKind::Leader,
@@ -290,7 +291,7 @@ fn draw_fault<R: Rng>(kind: FaultKind, c: &PlanConfig, interval_ms: u64, rng: &m
         FaultKind::Leader | FaultKind::SyncCrash => {
             let e = c.election_timeout_ms.max(1);
             let schedule = if kind == FaultKind::SyncCrash {
-                LeaderSchedule::draw_crash_during_sync(nodes, e, rng)
+                LeaderSchedule::draw_sync(nodes, e, rng)
             } else {
                 LeaderSchedule::draw(nodes, e, c.client_timeout_ms, rng)
             };

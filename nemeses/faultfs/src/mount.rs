@@ -127,6 +127,12 @@ impl Mount {
         self.slow.set(delay);
     }
 
+    /// While an fsync waits on the slow disk: the bytes written and not yet durable (what a
+    /// crash now would lose). `None` when no fsync waits.
+    pub fn unsynced_while_syncing(&self) -> Option<u64> {
+        self.slow.waiting().then(|| self.unsynced_bytes())
+    }
+
     /// The slow disk's delay now in force.
     pub fn sync_delay(&self) -> Option<Duration> {
         self.slow.delay()

@@ -17,6 +17,17 @@ use std::time::{Duration, Instant};
 pub struct SlowSync {
     delay_ms: AtomicU64,
     aborting: AtomicBool,
+    /// Syncs waiting on the delay now.
+    waiting: AtomicU64,
+}
+
+/// Counts a sync as waiting for as long as it lives.
+struct Waiting<'a>(&'a AtomicU64);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// What a sync should do after [`SlowSync::wait`].
@@ -58,9 +69,23 @@ impl SlowSync {
         self.aborting.store(false, Ordering::SeqCst);
     }
 
+    /// Whether a sync is waiting on the delay now: the moment a crash loses what it was about
+    /// to make durable.
+    pub fn waiting(&self) -> bool {
+        self.waiting.load(Ordering::SeqCst) > 0
+    }
+
     /// Waits the delay in force (none when there is none), unless a crash cuts it short.
     pub fn wait(&self) -> AfterWait {
         let start = Instant::now();
+        if self.delay_ms.load(Ordering::SeqCst) == 0 {
+            return match self.aborting.load(Ordering::SeqCst) {
+                true => AfterWait::Abort,
+                false => AfterWait::Sync,
+            };
+        }
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let _waiting = Waiting(&self.waiting);
         loop {
             if self.aborting.load(Ordering::SeqCst) {
                 return AfterWait::Abort;
@@ -99,8 +124,10 @@ mod tests {
             std::thread::spawn(move || s.wait())
         };
         std::thread::sleep(Duration::from_millis(20));
+        assert!(s.waiting(), "a sync waits on the slow disk");
         s.abort();
         assert_eq!(waiter.join().unwrap(), AfterWait::Abort);
+        assert!(!s.waiting());
         assert_eq!(s.wait(), AfterWait::Abort, "aborting until reset");
         s.reset();
         assert_eq!(s.delay(), None);

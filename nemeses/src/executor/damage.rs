@@ -1,5 +1,6 @@
-//! What is broken right now, and the heal that undoes it: the network first, then clocks, then
-//! paused nodes are resumed and crashed ones restarted (together or staggered, as drawn).
+//! What is broken right now, and the heal that undoes it: the network first, then clocks and
+//! slow disks, then paused nodes are resumed and crashed ones restarted (together or
+//! staggered, as drawn).
 
 use super::{join_errors, said, Nemesis};
 use crate::{Cluster, Grudge, NemesisLog, Restart};
@@ -20,6 +21,8 @@ pub(super) struct Damage {
     /// Nodes crashed with their unsynced writes lost.
     pub lost: Vec<String>,
     pub lost_restart: Restart,
+    /// Nodes given a slow disk by a leader schedule.
+    pub slow_disks: Vec<String>,
     /// The leader schedule in force.
     pub leader: Option<&'static str>,
     /// For the progress line.
@@ -56,6 +59,19 @@ impl Nemesis {
             log.record(
                 "stop-clock",
                 json!({"nodes": d.clocks}),
+                join_errors(errors),
+            );
+        }
+        if !d.slow_disks.is_empty() {
+            let mut errors = Vec::new();
+            for n in &d.slow_disks {
+                if let Err(e) = cluster.slow_disk(n, None).await {
+                    errors.push(e.to_string());
+                }
+            }
+            log.record(
+                "stop-slow-disk",
+                json!({"nodes": d.slow_disks}),
                 join_errors(errors),
             );
         }

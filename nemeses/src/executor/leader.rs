@@ -3,6 +3,7 @@
 //! `start-leader` naming the schedule and the leader, and a `stop-leader` when healed.
 
 use super::damage::Revive;
+use super::stale_quorum::StaleQuorumTimes;
 use super::Nemesis;
 use crate::partition::isolate;
 use crate::{Cluster, Crash, LeaderSchedule, NemesisLog, NodeTarget, Restart};
@@ -145,6 +146,26 @@ impl Nemesis {
                     crash,
                 )
                 .await
+            }
+            LeaderSchedule::RestartStaleQuorum {
+                order,
+                behind_ms,
+                slow_ms,
+                watch_ms,
+                at_risk_bytes,
+                settle_ms,
+                hold_ms,
+            } => {
+                let times = StaleQuorumTimes {
+                    behind_ms: *behind_ms,
+                    slow_ms: *slow_ms,
+                    watch_ms: *watch_ms,
+                    at_risk_bytes: *at_risk_bytes,
+                    settle_ms: *settle_ms,
+                    hold_ms: *hold_ms,
+                };
+                self.restart_stale_quorum(cluster, log, order, &leader, times, crash)
+                    .await
             }
         }
     }

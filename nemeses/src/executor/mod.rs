@@ -10,6 +10,7 @@
 
 mod damage;
 mod leader;
+mod stale_quorum;
 #[cfg(test)]
 mod tests;
 

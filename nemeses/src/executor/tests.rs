@@ -15,6 +15,8 @@ struct State {
     paused: BTreeSet<String>,
     grudge: Grudge,
     rules: Vec<LinkRule>,
+    /// Nodes with an fsync waiting on a slow disk, and their bytes not yet durable.
+    syncing: std::collections::BTreeMap<String, u64>,
 }
 
 struct Recorded {
@@ -86,6 +88,17 @@ impl Cluster for Recorded {
         self.act(format!("lose {n} torn={}", torn.is_some()));
         self.state.lock().unwrap().down.insert(n.to_string());
         Ok(json!({"files": 1}))
+    }
+    async fn slow_disk(&self, n: &str, d: Option<Duration>) -> Result<(), ClusterError> {
+        match d {
+            Some(d) => self.act(format!("slow {n} {}", d.as_millis())),
+            None => self.act(format!("fast {n}")),
+        }
+        Ok(())
+    }
+    async fn unsynced_while_syncing(&self, n: &str) -> Option<u64> {
+        let s = self.state.lock().unwrap();
+        s.syncing.get(n).copied().filter(|_| !s.down.contains(n))
     }
     async fn set_clock(&self, n: &str, c: Option<&ClockChange>) -> Result<String, ClusterError> {
         self.act(format!("clock {n} {}", c.map_or("right", |c| c.name())));
@@ -372,6 +385,121 @@ async fn crash_all_during_recovery_crashes_every_node_twice() {
             "stop-leader"
         ]
     );
+}
+
+#[tokio::test]
+async fn restart_stale_quorum_brings_back_the_stale_minority_then_only_it_and_the_old_leader() {
+    let c = Recorded::new(&["n1", "n2", "n3"]);
+    let s = LeaderSchedule::RestartStaleQuorum {
+        order: names(&["n1", "n4", "n5", "n2", "n3"]),
+        behind_ms: 10,
+        slow_ms: 250,
+        watch_ms: 20,
+        at_risk_bytes: 64,
+        settle_ms: 5,
+        hold_ms: 10,
+    };
+    let (acts, log) = schedule(&c, s, Crash::Kill).await;
+    assert_eq!(
+        acts,
+        [
+            // n4 and n5 fall behind, then the leader n1 crashes.
+            "kill n4",
+            "kill n5",
+            "kill n1",
+            // They come back, alone, on slow disks: n2 leads them.
+            "slow n4 250",
+            "slow n5 250",
+            "start n4",
+            "start n5",
+            // Everything running crashes in their synchronization ...
+            "kill n2",
+            "kill n3",
+            "kill n4",
+            "kill n5",
+            // ... and only the old leader and the stale nodes start.
+            "start n1",
+            "start n4",
+            "start n5",
+            // The heal: fast disks, then the others.
+            "fast n4",
+            "fast n5",
+            "start n2",
+            "start n3",
+        ]
+    );
+    assert_eq!(
+        log.fs(),
+        [
+            "start-leader",
+            "kill",
+            "kill",
+            "start-slow-disk",
+            "restart",
+            "sync-watch",
+            "kill",
+            "restart",
+            "stop-slow-disk",
+            "restart",
+            "stop-leader"
+        ]
+    );
+    assert_eq!(log.get("sync-watch")["trigger"], json!("none"));
+    assert_eq!(log.get("start-slow-disk")["sync_delay_ms"], json!(250));
+}
+
+#[tokio::test]
+async fn restart_stale_quorum_with_lost_writes_crashes_by_lose_unsynced_throughout() {
+    let c = Recorded::new(&["n3"]);
+    // n1 waits on an fsync with too little at risk; n2 with enough.
+    c.state.lock().unwrap().syncing = [("n1".to_string(), 10), ("n2".to_string(), 100)].into();
+    let s = LeaderSchedule::RestartStaleQuorum {
+        order: names(&["n2", "n3", "n1", "n4", "n5"]),
+        behind_ms: 5,
+        slow_ms: 100,
+        watch_ms: 10_000,
+        at_risk_bytes: 64,
+        settle_ms: 0,
+        hold_ms: 5,
+    };
+    let (acts, log) = schedule(&c, s, Crash::LoseUnsynced { torn: Some(7) }).await;
+    let lost: Vec<&String> = acts.iter().filter(|a| a.starts_with("lose")).collect();
+    assert_eq!(lost.len(), 2 + 1 + 4, "{acts:?}");
+    assert!(acts.iter().all(|a| !a.starts_with("kill")), "{acts:?}");
+    let quorum: Vec<&String> = acts
+        .iter()
+        .skip_while(|a| *a != "lose n5 torn=true")
+        .filter(|a| a.starts_with("start"))
+        .take(3)
+        .collect();
+    assert_eq!(quorum, ["start n3", "start n2", "start n1"]);
+    // The node caught in its fsync crashes first, then every other running node.
+    let second: Vec<&String> = acts
+        .iter()
+        .skip_while(|a| *a != "lose n3 torn=true")
+        .filter(|a| a.starts_with("lose"))
+        .skip(1)
+        .collect();
+    assert_eq!(
+        second,
+        [
+            "lose n2 torn=true",
+            "lose n1 torn=true",
+            "lose n4 torn=true",
+            "lose n5 torn=true"
+        ]
+    );
+    let w = log.get("sync-watch");
+    assert_eq!(
+        (
+            w["trigger"].clone(),
+            w["node"].clone(),
+            w["unsynced_bytes"].clone()
+        ),
+        (json!("fsync"), json!("n2"), json!(100))
+    );
+    assert!(w["after_ms"].as_u64().unwrap() < 5000, "{w}");
+    assert_eq!(log.get("start-leader")["leader"], json!("n3"));
 }
 
 #[tokio::test]

@@ -95,6 +95,11 @@ impl NodeDisks {
         Ok(())
     }
 
+    /// While one of node `i`'s fsyncs waits on its slow disk: its bytes not yet durable.
+    pub fn unsynced_while_syncing(&self, i: usize) -> Option<u64> {
+        self.lock(i).as_ref()?.unsynced_while_syncing()
+    }
+
     /// Before node `i` is killed for a crash: its fsyncs waiting on a slow disk fail at once
     /// and make nothing durable, so that the kill is not held up by them.
     pub fn abort_syncs(&self, i: usize) {

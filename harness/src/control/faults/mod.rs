@@ -161,6 +161,11 @@ impl nemeses::Cluster for FaultCluster {
         Ok(disks.set_sync_delay(i, delay)?)
     }
 
+    async fn unsynced_while_syncing(&self, node: &str) -> Option<u64> {
+        let i = self.index(node).ok()?;
+        self.disks.as_ref()?.unsynced_while_syncing(i)
+    }
+
     async fn set_clock(
         &self,
         node: &str,

@@ -96,6 +96,44 @@ impl Nemesis {
         }
     }
 
+    /// Starts the crashed nodes (all, or those of `only`; the others stay down until the heal),
+    /// journaled as `restart` for the killed and `stop-lose-unsynced` for the crashed with
+    /// their unsynced writes lost.
+    pub(super) async fn start_crashed<C: Cluster, L: NemesisLog>(
+        &mut self,
+        cluster: &C,
+        log: &L,
+        only: Option<&[String]>,
+    ) {
+        let picked = |n: &String| only.is_none_or(|o| o.contains(n));
+        let (killed, rest) = std::mem::take(&mut self.damage.killed)
+            .into_iter()
+            .partition::<Vec<_>, _>(picked);
+        self.damage.killed = rest;
+        self.revive(
+            cluster,
+            log,
+            &killed,
+            Restart::Together,
+            Revive::Start,
+            "restart",
+        )
+        .await;
+        let (lost, rest) = std::mem::take(&mut self.damage.lost)
+            .into_iter()
+            .partition::<Vec<_>, _>(picked);
+        self.damage.lost = rest;
+        self.revive(
+            cluster,
+            log,
+            &lost,
+            Restart::Together,
+            Revive::Start,
+            "stop-lose-unsynced",
+        )
+        .await;
+    }
+
     /// Resumes or starts `nodes`: together (one event), or staggered (one event per node, the
     /// drawn gap apart; no gap once the run is stopping).
     pub(super) async fn revive<C: Cluster, L: NemesisLog>(

@@ -94,7 +94,7 @@ impl Nemesis {
             LeaderSchedule::CrashAllDuringRecovery { recover_ms } => {
                 self.crash_now(cluster, log, NodeTarget::All, &nodes, crash)
                     .await;
-                self.restart_crashed(cluster, log).await;
+                self.start_crashed(cluster, log, None).await;
                 self.wait(*recover_ms).await;
                 self.crash_now(cluster, log, NodeTarget::All, &nodes, crash)
                     .await;
@@ -115,7 +115,7 @@ impl Nemesis {
                 self.crash(cluster, log, target, &hit, crash, Restart::Together, err)
                     .await;
                 self.wait(*down_ms).await;
-                self.restart_crashed(cluster, log).await;
+                self.start_crashed(cluster, log, None).await;
                 self.wait(*sync_ms).await;
                 let grudge = match grudge {
                     Some(g) => Some(g.clone()),
@@ -195,7 +195,7 @@ impl Nemesis {
             return;
         }
         self.wait(down_ms).await;
-        self.restart_crashed(cluster, log).await;
+        self.start_crashed(cluster, log, None).await;
         let started = Instant::now();
         let deadline = started + Duration::from_millis(watch_ms);
         let seen = loop {
@@ -228,7 +228,7 @@ impl Nemesis {
     }
 
     /// Crashes `hit` (aimed at as `target`) for the schedule, to be started again together by
-    /// [`Nemesis::restart_crashed`].
+    /// [`Nemesis::start_crashed`].
     async fn crash_now<C: Cluster, L: NemesisLog>(
         &mut self,
         cluster: &C,
@@ -239,30 +239,5 @@ impl Nemesis {
     ) {
         self.crash(cluster, log, target, hit, crash, Restart::Together, None)
             .await;
-    }
-
-    /// Starts again every node the schedule crashed so far (journaled as `restart` or
-    /// `stop-lose-unsynced`).
-    async fn restart_crashed<C: Cluster, L: NemesisLog>(&mut self, cluster: &C, log: &L) {
-        let killed = std::mem::take(&mut self.damage.killed);
-        self.revive(
-            cluster,
-            log,
-            &killed,
-            Restart::Together,
-            Revive::Start,
-            "restart",
-        )
-        .await;
-        let lost = std::mem::take(&mut self.damage.lost);
-        self.revive(
-            cluster,
-            log,
-            &lost,
-            Restart::Together,
-            Revive::Start,
-            "stop-lose-unsynced",
-        )
-        .await;
     }
 }

@@ -6,7 +6,6 @@
 //! that never reached the disk (3642); the last step makes that node's history meet the old
 //! leader's in an election of their own.
 
-use super::damage::Revive;
 use super::Nemesis;
 use crate::{Cluster, Crash, NemesisLog, NodeTarget, Restart};
 use serde_json::json;
@@ -69,7 +68,7 @@ impl Nemesis {
         )
         .await;
         self.slow_disks(cluster, log, &stale, t.slow_ms).await;
-        self.start_only(cluster, log, &stale).await;
+        self.start_crashed(cluster, log, Some(&stale)).await;
         let first = self.watch_stale(cluster, log, &stale, &t, crash).await;
         if self.hurry {
             return;
@@ -90,7 +89,7 @@ impl Nemesis {
         .await;
         let mut quorum = vec![leader.to_string()];
         quorum.extend(stale.iter().cloned());
-        self.start_only(cluster, log, &quorum).await;
+        self.start_crashed(cluster, log, Some(&quorum)).await;
         self.wait(t.hold_ms).await;
     }
 
@@ -162,42 +161,6 @@ impl Nemesis {
             json!({"nodes": nodes, "sync_delay_ms": ms}),
             super::join_errors(errors),
         );
-    }
-
-    /// Starts those of `which` that the schedule crashed, and only those; the others stay
-    /// down until the heal.
-    async fn start_only<C: Cluster, L: NemesisLog>(
-        &mut self,
-        cluster: &C,
-        log: &L,
-        which: &[String],
-    ) {
-        let (killed, rest) = std::mem::take(&mut self.damage.killed)
-            .into_iter()
-            .partition::<Vec<_>, _>(|n| which.contains(n));
-        self.damage.killed = rest;
-        self.revive(
-            cluster,
-            log,
-            &killed,
-            Restart::Together,
-            Revive::Start,
-            "restart",
-        )
-        .await;
-        let (lost, rest) = std::mem::take(&mut self.damage.lost)
-            .into_iter()
-            .partition::<Vec<_>, _>(|n| which.contains(n));
-        self.damage.lost = rest;
-        self.revive(
-            cluster,
-            log,
-            &lost,
-            Restart::Together,
-            Revive::Start,
-            "stop-lose-unsynced",
-        )
-        .await;
     }
 }
 

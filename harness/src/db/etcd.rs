@@ -78,6 +78,18 @@ impl System for Etcd {
         Err("etcd is a Go program, whose runtime reads the clock through the kernel's vDSO and never through libc, so libfaketime cannot move it")
     }
 
+    /// etcd (3.4, Debian's) never fsyncs the directories it creates: `member/`, `member/snap`
+    /// with its bbolt file, and the first WAL segment's entry in `member/wal` (renamed into
+    /// place, the parent fsynced, the segment's own directory not). Under POSIX's names every
+    /// lose-unsynced crash erases the whole member; the member then refuses to start ("member
+    /// … has already been bootstrapped") while its peers answer, or rejoins with an empty log
+    /// when they do not, which is the known class of etcd-io/etcd#6368 and #22340 and not
+    /// what the fault is for. Names durable at once, as ext4's journal makes them, leave the
+    /// fault losing what etcd wrote and did not fsync.
+    fn fault_fs_names(&self) -> faultfs::Names {
+        faultfs::Names::AtOnce
+    }
+
     fn election_timeout_ms(&self) -> u64 {
         ELECTION_MS
     }

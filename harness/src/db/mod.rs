@@ -244,6 +244,12 @@ pub trait System: Send + Sync {
         300
     }
 
+    /// When the names its nodes create in their data directories become durable under the
+    /// `lose-unsynced` fault: by default only at an fsync of their directory (POSIX).
+    fn fault_fs_names(&self) -> faultfs::Names {
+        faultfs::Names::AtDirectoryFsync
+    }
+
     /// Whether clock faults reach its nodes: libfaketime moves the clock of a program that reads
     /// it through libc. `Err` says why not.
     fn clock_faults(&self) -> Result<(), &'static str> {

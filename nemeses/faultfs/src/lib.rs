@@ -12,6 +12,8 @@
 //!   it. A rename across directories needs both fsyncs (each side is reverted on its own). A
 //!   file whose content was fsynced but whose name never was vanishes with its content. A new
 //!   directory's own entries need an fsync of that directory, and its name an fsync of its parent.
+//!   A mount can instead make names durable at once ([`Names::AtOnce`], [`Mount::set_names`]), as
+//!   a journaling filesystem commits metadata; file content is still lost as above.
 //! - **A torn write** (optional, per crash): each file with unsynced changes keeps a prefix of
 //!   them, uniformly drawn between none and all of its unsynced bytes, in the order they were
 //!   written; a write that straddles the cut keeps its head. What is kept becomes durable. For an
@@ -30,6 +32,7 @@
 mod error;
 mod fs;
 mod mount;
+mod names;
 mod pending;
 mod slow;
 mod store;
@@ -37,4 +40,5 @@ mod tree;
 
 pub use error::FaultFsError;
 pub use mount::{check_available, faultfs_mounts, remove_stale_mounts, Mount, MountEntry, FS_TYPE};
+pub use names::Names;
 pub use tree::{CrashReport, RevertedFile};

@@ -8,6 +8,7 @@
 //! [`remove_stale_mounts`] detaches every one whose process is gone.
 
 use crate::fs::FaultFs;
+use crate::names::Names;
 use crate::slow::SlowSync;
 use crate::store::Store;
 use crate::tree::{CrashReport, Tree};
@@ -114,6 +115,12 @@ impl Mount {
 
     fn tree(&self) -> MutexGuard<'_, Tree> {
         self.tree.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// From now on, names (creates, renames, unlinks) become durable as `names` says; the
+    /// default is at the directory's fsync.
+    pub fn set_names(&self, names: Names) {
+        self.tree().set_names(names);
     }
 
     /// Bytes written and not yet fsynced.

@@ -4,6 +4,7 @@
 //! live state back to the durable one (keeping, if asked, a random prefix of each file's unsynced
 //! changes: a torn write). Errors are errno values, for the FUSE adapter to return.
 
+use crate::names::Names;
 use crate::pending::{self, Pending};
 use crate::store::Store;
 use rand::Rng;
@@ -124,6 +125,7 @@ pub struct Tree {
     store: Store,
     handles: HashMap<u64, Handle>,
     next_fh: u64,
+    names: Names,
 }
 
 fn os(s: &OsStr) -> OsString {
@@ -152,6 +154,22 @@ impl Tree {
             store,
             handles: HashMap::new(),
             next_fh: 1,
+            names: Names::default(),
+        }
+    }
+
+    /// From now on, names become durable as `names` says.
+    pub fn set_names(&mut self, names: Names) {
+        self.names = names;
+    }
+
+    /// Under [`Names::AtOnce`], makes the entries of the directories a name operation changed
+    /// durable (every other entry of theirs already is).
+    fn names_changed(&mut self, dirs: &[Ino]) {
+        if self.names == Names::AtOnce {
+            for &d in dirs {
+                self.sync_entries(d);
+            }
         }
     }
 
@@ -239,6 +257,7 @@ impl Tree {
         node.live_links = 1;
         self.nodes.insert(ino, node);
         self.live_entries_mut(parent)?.insert(os(name), ino);
+        self.names_changed(&[parent]);
         self.attr(ino)
     }
 
@@ -351,6 +370,7 @@ impl Tree {
             _ => {}
         }
         self.live_entries_mut(parent)?.remove(name);
+        self.names_changed(&[parent]);
         self.unlink_live(ino);
         Ok(())
     }
@@ -393,6 +413,7 @@ impl Tree {
         }
         self.live_entries_mut(parent)?.remove(name);
         self.live_entries_mut(new_parent)?.insert(os(new_name), src);
+        self.names_changed(&[parent, new_parent]);
         Ok(())
     }
 
@@ -786,6 +807,51 @@ mod tests {
         t.crash(none()).unwrap();
         let d = t.lookup(ROOT, OsStr::new("d")).unwrap().ino;
         assert_eq!(t.list(d).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn names_at_once_survive_without_directory_fsyncs_while_unsynced_content_still_goes() {
+        let (_d, mut t) = tree();
+        t.set_names(Names::AtOnce);
+        // etcd's start: a directory, a file in it, written and fsynced, renamed into place;
+        // no directory is ever fsynced.
+        let d = t
+            .make(ROOT, OsStr::new("member"), Kind::Dir, 0o755, 0, 0)
+            .unwrap()
+            .ino;
+        let (f, ff) = file(&mut t, d, "wal.tmp");
+        t.write(ff, 0, b"synced").unwrap();
+        t.sync(f).unwrap();
+        t.rename(d, OsStr::new("wal.tmp"), d, OsStr::new("wal"), false)
+            .unwrap();
+        t.write(ff, 6, b"+lost").unwrap();
+        let (_g, gf) = file(&mut t, d, "gone");
+        t.write(gf, 0, b"never synced").unwrap();
+        let (_h, _hf) = file(&mut t, d, "unlinked");
+        t.remove(d, OsStr::new("unlinked"), false).unwrap();
+        let r = t.crash(none()).unwrap();
+        assert_eq!(r.entries_reverted, 0);
+        assert!(r.vanished.is_empty(), "{:?}", r.vanished);
+        let d = t.lookup(ROOT, OsStr::new("member")).unwrap().ino;
+        assert_eq!(content(&mut t, d, "wal").unwrap(), b"synced");
+        assert!(content(&mut t, d, "wal.tmp").is_none());
+        assert!(content(&mut t, d, "unlinked").is_none());
+        // The name survived; its content, never fsynced, did not.
+        assert_eq!(content(&mut t, d, "gone").unwrap(), b"");
+        // The same steps under the default policy lose the directory and all in it.
+        let (_d2, mut strict) = tree();
+        let d = strict
+            .make(ROOT, OsStr::new("member"), Kind::Dir, 0o755, 0, 0)
+            .unwrap()
+            .ino;
+        let (f, ff) = file(&mut strict, d, "wal");
+        strict.write(ff, 0, b"synced").unwrap();
+        strict.sync(f).unwrap();
+        let r = strict.crash(none()).unwrap();
+        assert_eq!(
+            r.vanished,
+            vec!["/member".to_string(), "/member/wal".to_string()]
+        );
     }
 
     #[test]

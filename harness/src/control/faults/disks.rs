@@ -6,7 +6,7 @@
 //! `myid`) are carried onto it, written and synced there before the nodes start.
 
 use crate::control::{ControlError, NodeLayout};
-use faultfs::Mount;
+use faultfs::{Mount, Names};
 use serde_json::{json, Value};
 use std::ffi::OsString;
 use std::io::Write as _;
@@ -46,9 +46,9 @@ fn put_files(dir: &Path, files: &[(OsString, Vec<u8>)]) -> std::io::Result<()> {
 }
 
 impl NodeDisks {
-    /// Mounts a faultfs on every node's (empty) data directory. Fails with one sentence when
-    /// FUSE cannot be used here.
-    pub fn mount(layouts: &[NodeLayout]) -> Result<NodeDisks, ControlError> {
+    /// Mounts a faultfs on every node's (empty) data directory, its names durable as `names`
+    /// says. Fails with one sentence when FUSE cannot be used here.
+    pub fn mount(layouts: &[NodeLayout], names: Names) -> Result<NodeDisks, ControlError> {
         faultfs::check_available()?;
         let mut mounts = Vec::new();
         for l in layouts {
@@ -63,6 +63,7 @@ impl NodeDisks {
                     source,
                 }
             })?;
+            m.set_names(names);
             put_files(&l.data_dir, &carried).map_err(|source| ControlError::Prepare {
                 node: l.name.clone(),
                 dir: l.data_dir.clone(),

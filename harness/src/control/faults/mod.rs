@@ -54,7 +54,7 @@ impl FaultCluster {
     ) -> Result<FaultCluster, ControlError> {
         let layouts = cluster.layouts().to_vec();
         let disks = if kinds.contains(&FaultKind::LoseUnsynced) {
-            Some(NodeDisks::mount(&layouts)?)
+            Some(NodeDisks::mount(&layouts, cluster.system.fault_fs_names())?)
         } else {
             None
         };

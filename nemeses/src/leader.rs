@@ -38,6 +38,14 @@ pub enum LeaderSchedule {
     /// Crash the leader; as soon as another node says it leads (polling for up to `wait_ms`),
     /// isolate that one. Healed: the network, then the old leader restarts.
     KillThenIsolateSuccessor { wait_ms: u64 },
+    /// Cut the leader off from every other node; as soon as another node says it leads
+    /// (polling for up to `wait_ms`), and `swap_after_ms` later (0 to half an election
+    /// timeout), swap the sides: the successor alone, the old leader with the rest. The old
+    /// leader brings the writes its own clients gave it while cut off, a tail of an old term
+    /// that may be longer than the rest's newer one (vote-ignores-term elects it on length;
+    /// follower-overcommit commits that tail on the first heartbeat; term-stamp restamps the
+    /// writes it takes as it learns the newer term). Healed: the network.
+    IsolateThenSwap { wait_ms: u64, swap_after_ms: u64 },
     /// Crash every node, start them all again, and `recover_ms` later (a tenth of an election
     /// timeout to two: while they replay their logs, elect and synchronize) crash every node
     /// again. Healed: every node restarts.
@@ -144,7 +152,7 @@ impl LeaderSchedule {
         }
     }
 
-    /// One of the seven schedules, uniformly, with its times drawn in units of `election_ms`
+    /// One of the eight schedules, uniformly, with its times drawn in units of `election_ms`
     /// (and, for pauses, of `client_timeout_ms`, the clients' request timeout).
     pub fn draw<R: Rng>(
         nodes: &[String],
@@ -153,7 +161,7 @@ impl LeaderSchedule {
         rng: &mut R,
     ) -> LeaderSchedule {
         let e = election_ms.max(1);
-        match rng.gen_range(0..7) {
+        match rng.gen_range(0..8) {
             0 => LeaderSchedule::IsolateThenKill {
                 kill_after_ms: scaled(e, 1.5, 4.0, rng),
             },
@@ -170,6 +178,10 @@ impl LeaderSchedule {
             },
             4 => LeaderSchedule::draw_crash_during_sync(nodes, e, rng),
             5 => LeaderSchedule::draw_restart_stale_quorum(nodes, e, rng),
+            6 => LeaderSchedule::IsolateThenSwap {
+                wait_ms: 10 * e,
+                swap_after_ms: scaled(e, 0.0, 0.5, rng),
+            },
             _ => {
                 let target = *[NodeTarget::One, NodeTarget::Leader]
                     .choose(rng)
@@ -192,6 +204,7 @@ impl LeaderSchedule {
             LeaderSchedule::IsolateThenKill { .. } => "isolate-then-kill",
             LeaderSchedule::PauseThenResume { .. } => "pause-then-resume",
             LeaderSchedule::KillThenIsolateSuccessor { .. } => "kill-then-isolate-successor",
+            LeaderSchedule::IsolateThenSwap { .. } => "isolate-then-swap",
             LeaderSchedule::CrashAllDuringRecovery { .. } => "crash-all-during-recovery",
             LeaderSchedule::PartitionDuringSync { .. } => "partition-during-sync",
             LeaderSchedule::CrashDuringSync { .. } => "crash-during-sync",
@@ -205,6 +218,10 @@ impl LeaderSchedule {
             LeaderSchedule::IsolateThenKill { kill_after_ms } => *kill_after_ms,
             LeaderSchedule::PauseThenResume { pause_ms } => *pause_ms,
             LeaderSchedule::KillThenIsolateSuccessor { wait_ms } => *wait_ms,
+            LeaderSchedule::IsolateThenSwap {
+                wait_ms,
+                swap_after_ms,
+            } => wait_ms + swap_after_ms,
             LeaderSchedule::CrashAllDuringRecovery { recover_ms } => *recover_ms,
             LeaderSchedule::PartitionDuringSync {
                 down_ms, sync_ms, ..
@@ -248,6 +265,13 @@ mod tests {
                 LeaderSchedule::KillThenIsolateSuccessor { wait_ms } => {
                     assert_eq!(*wait_ms, 10_000)
                 }
+                LeaderSchedule::IsolateThenSwap {
+                    wait_ms,
+                    swap_after_ms,
+                } => {
+                    assert_eq!(*wait_ms, 10_000);
+                    assert!(*swap_after_ms <= 500);
+                }
                 LeaderSchedule::CrashAllDuringRecovery { recover_ms } => {
                     assert!((100..=2000).contains(recover_ms))
                 }
@@ -289,7 +313,7 @@ mod tests {
             let j = serde_json::to_value(&s).unwrap();
             assert_eq!(serde_json::from_value::<LeaderSchedule>(j).unwrap(), s);
         }
-        assert_eq!(names.len(), 7);
+        assert_eq!(names.len(), 8);
         assert_eq!(
             pauses.len(),
             2,

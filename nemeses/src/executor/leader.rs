@@ -67,29 +67,22 @@ impl Nemesis {
                 let hit = [leader.clone()];
                 self.crash_now(cluster, log, NodeTarget::Leader, &hit, crash)
                     .await;
-                let deadline = Instant::now() + Duration::from_millis(*wait_ms);
-                let successor = loop {
-                    match cluster.leader().await {
-                        Some(s) if s != leader => break Some(s),
-                        _ => {}
-                    }
-                    if Instant::now() >= deadline || !self.wait(20).await {
-                        break None;
-                    }
-                };
-                match successor {
-                    Some(s) => {
-                        self.cut(cluster, log, "isolate-successor", &isolate(&s, &nodes))
-                            .await
-                    }
-                    None => log.record(
-                        "start-partition",
-                        json!({"kind": "isolate-successor", "grudge": {}}),
-                        Some(format!(
-                            "no node other than {leader} took the lead within {wait_ms} ms; nothing was cut"
-                        )),
-                    ),
+                let successor = self.successor(cluster, &leader, *wait_ms).await;
+                self.isolate_successor(cluster, log, &leader, successor, *wait_ms)
+                    .await;
+            }
+            LeaderSchedule::IsolateThenSwap {
+                wait_ms,
+                swap_after_ms,
+            } => {
+                self.cut(cluster, log, "isolate-leader", &isolate(&leader, &nodes))
+                    .await;
+                let successor = self.successor(cluster, &leader, *wait_ms).await;
+                if successor.is_some() {
+                    self.wait(*swap_after_ms).await;
                 }
+                self.isolate_successor(cluster, log, &leader, successor, *wait_ms)
+                    .await;
             }
             LeaderSchedule::CrashAllDuringRecovery { recover_ms } => {
                 self.crash_now(cluster, log, NodeTarget::All, &nodes, crash)
@@ -167,6 +160,51 @@ impl Nemesis {
                 self.restart_stale_quorum(cluster, log, order, &leader, times, crash)
                     .await
             }
+        }
+    }
+
+    /// The first node other than `leader` that says it leads, polling for up to `wait_ms`.
+    async fn successor<C: Cluster>(
+        &mut self,
+        cluster: &C,
+        leader: &str,
+        wait_ms: u64,
+    ) -> Option<String> {
+        let deadline = Instant::now() + Duration::from_millis(wait_ms);
+        loop {
+            match cluster.leader().await {
+                Some(s) if s != leader => return Some(s),
+                _ => {}
+            }
+            if Instant::now() >= deadline || !self.wait(20).await {
+                return None;
+            }
+        }
+    }
+
+    /// Cuts `successor` off from every other node (the grudge replaces any other), or
+    /// journals that no successor was found within `wait_ms`.
+    async fn isolate_successor<C: Cluster, L: NemesisLog>(
+        &mut self,
+        cluster: &C,
+        log: &L,
+        leader: &str,
+        successor: Option<String>,
+        wait_ms: u64,
+    ) {
+        match successor {
+            Some(s) => {
+                let nodes = cluster.node_names();
+                self.cut(cluster, log, "isolate-successor", &isolate(&s, &nodes))
+                    .await
+            }
+            None => log.record(
+                "start-partition",
+                json!({"kind": "isolate-successor", "grudge": {}}),
+                Some(format!(
+                    "no node other than {leader} took the lead within {wait_ms} ms; nothing was cut"
+                )),
+            ),
         }
     }
 

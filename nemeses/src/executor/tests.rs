@@ -368,6 +368,41 @@ async fn kill_then_isolate_successor_isolates_the_next_leader() {
 }
 
 #[tokio::test]
+async fn isolate_then_swap_cuts_the_leader_off_then_swaps_it_with_its_successor() {
+    let c = Recorded::new(&["n1", "n4"]);
+    let t = Instant::now();
+    let s = LeaderSchedule::IsolateThenSwap {
+        wait_ms: 500,
+        swap_after_ms: 40,
+    };
+    let (acts, log) = schedule(&c, s, Crash::Kill).await;
+    assert!(t.elapsed() >= Duration::from_millis(40));
+    // Both cuts isolate one node of five (4 + 4 blocked links); the second replaces the first.
+    assert_eq!(acts, ["grudge 8", "grudge 8", "grudge 0"]);
+    assert_eq!(
+        log.fs(),
+        [
+            "start-leader",
+            "start-partition",
+            "start-partition",
+            "stop-partition",
+            "stop-leader"
+        ]
+    );
+    let g = c.state.lock().unwrap().grudge.clone();
+    assert!(g.is_empty(), "healed");
+    // No successor: the old leader stays cut off, and the journal says why nothing else was.
+    let c = Recorded::new(&["n1"]);
+    let s = LeaderSchedule::IsolateThenSwap {
+        wait_ms: 60,
+        swap_after_ms: 0,
+    };
+    let (acts, log) = schedule(&c, s, Crash::Kill).await;
+    assert_eq!(acts, ["grudge 8", "grudge 0"]);
+    assert!(log.fs().contains(&"start-partition".to_string()));
+}
+
+#[tokio::test]
 async fn crash_all_during_recovery_crashes_every_node_twice() {
     let c = Recorded::new(&["n1"]);
     let s = LeaderSchedule::CrashAllDuringRecovery { recover_ms: 20 };

@@ -230,7 +230,7 @@ fn zab_register_without_sync_reads_under_partitions_reports_a_verdict() {
 #[test]
 fn unknown_systems_workloads_and_bugs_are_254_naming_the_known_ones() {
     let store = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &["--system", "mysql"],
             "unknown system \"mysql\": known systems are raft, zab, paxos, twopc, etcd, zookeeper, noop",
@@ -250,6 +250,10 @@ fn unknown_systems_workloads_and_bugs_are_254_naming_the_known_ones() {
         (
             &["--system", "etcd", "--nemesis", "kill,clock"],
             "the etcd system cannot take clock faults: etcd is a Go program",
+        ),
+        (
+            &["--nemesis", "leader", "--leader-schedules", "isolate-then-swap,swap"],
+            "unknown leader schedule \"swap\" in --leader-schedules: use a comma-separated list of isolate-then-kill, ",
         ),
     ];
     for (args, needle) in cases {

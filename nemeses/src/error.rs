@@ -8,6 +8,8 @@ pub enum NemesisError {
         "unknown nemesis {0:?}: use none, all, or a comma-separated list of partition, kill, pause, lose-unsynced, clock, slow-link, flaky-link, leader and sync-crash"
     )]
     UnknownKind(String),
+    #[error("unknown leader schedule {name:?} in --leader-schedules: use a comma-separated list of {known}")]
+    UnknownSchedule { name: String, known: String },
 }
 
 /// Why a [`crate::Cluster`] could not inject or heal a fault; its text is the one sentence the

@@ -2,7 +2,7 @@
 //! sequence of actions on the leader of the moment, timed from the seed in units of the
 //! system's election timeout.
 
-use crate::{Grudge, NodeChoice, NodeTarget, PartitionShape};
+use crate::{Grudge, NemesisError, NodeChoice, NodeTarget, PartitionShape};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -198,6 +198,36 @@ impl LeaderSchedule {
         }
     }
 
+    /// Every schedule's name, in the order `draw` numbers them.
+    pub const NAMES: [&'static str; 8] = [
+        "isolate-then-kill",
+        "pause-then-resume",
+        "kill-then-isolate-successor",
+        "crash-all-during-recovery",
+        "crash-during-sync",
+        "restart-stale-quorum",
+        "isolate-then-swap",
+        "partition-during-sync",
+    ];
+
+    /// [`LeaderSchedule::draw`], redrawn until the schedule is one of `only` (empty: any).
+    /// Names outside [`LeaderSchedule::NAMES`] must have been refused before (see
+    /// [`parse_schedule_names`]); every name has a positive chance, so the loop ends.
+    pub fn draw_only<R: Rng>(
+        only: &[String],
+        nodes: &[String],
+        election_ms: u64,
+        client_timeout_ms: u64,
+        rng: &mut R,
+    ) -> LeaderSchedule {
+        loop {
+            let s = LeaderSchedule::draw(nodes, election_ms, client_timeout_ms, rng);
+            if only.is_empty() || only.iter().any(|n| n == s.name()) {
+                return s;
+            }
+        }
+    }
+
     /// `isolate-then-kill`, `pause-then-resume`, ….
     pub fn name(&self) -> &'static str {
         match self {
@@ -240,10 +270,63 @@ impl LeaderSchedule {
     }
 }
 
+/// A comma-separated list of leader schedule names, each checked against
+/// [`LeaderSchedule::NAMES`].
+pub fn parse_schedule_names(list: &str) -> Result<Vec<String>, NemesisError> {
+    let mut out = Vec::new();
+    for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        if !LeaderSchedule::NAMES.contains(&name) {
+            return Err(NemesisError::UnknownSchedule {
+                name: name.to_string(),
+                known: LeaderSchedule::NAMES.join(", "),
+            });
+        }
+        if !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn names_are_every_drawn_schedule_and_draw_only_keeps_to_them() {
+        let nodes: Vec<String> = (1..=3).map(|i| format!("n{i}")).collect();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..300 {
+            seen.insert(LeaderSchedule::draw(&nodes, 300, 2000, &mut rng).name());
+        }
+        let named: std::collections::BTreeSet<&str> = LeaderSchedule::NAMES.into_iter().collect();
+        assert_eq!(seen, named);
+        let only =
+            parse_schedule_names("isolate-then-swap, pause-then-resume,isolate-then-swap").unwrap();
+        assert_eq!(only, ["isolate-then-swap", "pause-then-resume"]);
+        for _ in 0..50 {
+            let s = LeaderSchedule::draw_only(&only, &nodes, 300, 2000, &mut rng);
+            assert!(only.iter().any(|n| n == s.name()), "{}", s.name());
+        }
+        // Nothing asked for: the same draws as `draw` from the same seed.
+        let mut a = rand::rngs::StdRng::seed_from_u64(5);
+        let mut b = rand::rngs::StdRng::seed_from_u64(5);
+        for _ in 0..20 {
+            assert_eq!(
+                LeaderSchedule::draw_only(&[], &nodes, 300, 2000, &mut a),
+                LeaderSchedule::draw(&nodes, 300, 2000, &mut b)
+            );
+        }
+        let e = parse_schedule_names("isolate-then-swap,swap")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("\"swap\"") && e.contains("isolate-then-kill"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn draws_cover_every_schedule_with_times_in_election_timeouts() {

@@ -26,7 +26,7 @@ pub use error::{ClusterError, NemesisError};
 pub use executor::Nemesis;
 pub use grudge::Grudge;
 pub use kind::{parse_kinds, FaultKind};
-pub use leader::{Crash, LeaderSchedule};
+pub use leader::{parse_schedule_names, Crash, LeaderSchedule};
 pub use link::{split_by_direction, Flaky, LinkFault, LinkRule, Slow};
 pub use partition::{isolate, PartitionShape};
 pub use plan::{

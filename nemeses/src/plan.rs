@@ -144,6 +144,9 @@ pub struct PlanConfig {
     /// How long a client waits for one request before it gives up (records `info`) and goes
     /// on with a fresh request: some leader pauses outlast it.
     pub client_timeout_ms: u64,
+    /// The only schedules the `leader` kind draws (names of [`LeaderSchedule::NAMES`]);
+    /// empty: every one.
+    pub leader_schedules: Vec<String>,
 }
 
 /// The whole schedule of a run.
@@ -178,6 +181,7 @@ impl Plan {
             duration_ms,
             election_timeout_ms: DEFAULT_ELECTION_TIMEOUT_MS,
             client_timeout_ms: DEFAULT_CLIENT_TIMEOUT_MS,
+            leader_schedules: Vec::new(),
         })
     }
 
@@ -293,7 +297,7 @@ fn draw_fault<R: Rng>(kind: FaultKind, c: &PlanConfig, interval_ms: u64, rng: &m
             let schedule = if kind == FaultKind::SyncCrash {
                 LeaderSchedule::draw_sync(nodes, e, rng)
             } else {
-                LeaderSchedule::draw(nodes, e, c.client_timeout_ms, rng)
+                LeaderSchedule::draw_only(&c.leader_schedules, nodes, e, c.client_timeout_ms, rng)
             };
             let crash = if c.kinds.contains(&FaultKind::LoseUnsynced) {
                 Crash::LoseUnsynced { torn: torn(rng) }
@@ -347,6 +351,7 @@ mod tests {
             duration_ms: 2_000_000,
             election_timeout_ms: 1000,
             client_timeout_ms: 2000,
+            leader_schedules: Vec::new(),
         };
         let p = Plan::generate_with(&c);
         assert_eq!(used(&p), FaultKind::ALL.into_iter().collect());

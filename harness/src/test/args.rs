@@ -25,6 +25,12 @@ pub struct TestArgs {
     /// clock, slow-link, flaky-link, leader, sync-crash.
     #[arg(long, default_value = "partition,kill")]
     pub nemesis: String,
+    /// The `leader` faults draw only these schedules (comma-separated: isolate-then-kill,
+    /// pause-then-resume, kill-then-isolate-successor, crash-all-during-recovery,
+    /// crash-during-sync, restart-stale-quorum, isolate-then-swap, partition-during-sync);
+    /// default: every one.
+    #[arg(long, default_value = "")]
+    pub leader_schedules: String,
     /// Seconds of each fault and of each quiet spell between faults.
     #[arg(long, default_value_t = 10.0)]
     pub nemesis_interval: f64,
@@ -95,6 +101,8 @@ pub(super) struct Config {
     pub kinds: Vec<nemeses::FaultKind>,
     pub seed: u64,
     pub name: String,
+    /// `--leader-schedules`, checked (empty: every schedule).
+    pub leader_schedules: Vec<String>,
 }
 
 /// Why `faultline test`'s arguments were refused (bad input: exit 254).
@@ -137,6 +145,7 @@ pub(super) fn validate(a: &TestArgs) -> Result<Config, ArgsError> {
     let kind: WorkloadKind = a.workload.parse()?;
     db::check_workload(system, kind)?;
     let kinds = nemeses::parse_kinds(&a.nemesis)?;
+    let leader_schedules = nemeses::parse_schedule_names(&a.leader_schedules)?;
     let mix: Mix = a.mix.parse()?;
     if a.nodes == 0 || a.nodes > 200 {
         return Err(ArgsError::Nodes(a.nodes));
@@ -208,6 +217,7 @@ pub(super) fn validate(a: &TestArgs) -> Result<Config, ArgsError> {
         kinds,
         seed,
         name,
+        leader_schedules,
     })
 }
 
@@ -218,6 +228,12 @@ pub(super) fn rerun_command(a: &TestArgs, cfg: &Config) -> String {
         cfg.system.name(), cfg.spec.kind.name(), if a.nemesis.is_empty() { "none" } else { &a.nemesis },
         a.nemesis_interval, a.nodes, a.concurrency, a.time_limit, a.rate, cfg.seed, a.mix, a.ops_per_key, a.keys, a.op_timeout
     );
+    if !cfg.leader_schedules.is_empty() {
+        s.push_str(&format!(
+            " --leader-schedules {}",
+            cfg.leader_schedules.join(",")
+        ));
+    }
     if a.sync_reads {
         s.push_str(" --sync-reads");
     }

@@ -221,6 +221,7 @@ async fn set_up(args: &TestArgs, cfg: &Config, binary: Option<PathBuf>) -> Resul
         duration_ms: (args.time_limit * 1000.0) as u64,
         election_timeout_ms: cfg.system.election_timeout_ms(),
         client_timeout_ms: (args.op_timeout * 1000.0) as u64,
+        leader_schedules: cfg.leader_schedules.clone(),
     });
     let s = Setup {
         run,
@@ -245,6 +246,7 @@ fn test_json(args: &TestArgs, cfg: &Config, s: &Setup, node_version: Option<Stri
         "nemesis": args.nemesis,
         "nemesis_kinds": cfg.kinds,
         "nemesis_interval_s": args.nemesis_interval,
+        "leader_schedules": cfg.leader_schedules,
         "nodes": args.nodes,
         "concurrency": args.concurrency,
         "time_limit_s": args.time_limit,

@@ -252,7 +252,7 @@ fn unknown_systems_workloads_and_bugs_are_254_naming_the_known_ones() {
             "the etcd system cannot take clock faults: etcd is a Go program",
         ),
         (
-            &["--nemesis", "leader", "--leader-schedules", "isolate-then-swap,swap"],
+            &["--nemesis", "leader", "--leader-schedules", "isolate-then-rejoin,swap"],
             "unknown leader schedule \"swap\" in --leader-schedules: use a comma-separated list of isolate-then-kill, ",
         ),
     ];

@@ -39,13 +39,14 @@ pub enum LeaderSchedule {
     /// isolate that one. Healed: the network, then the old leader restarts.
     KillThenIsolateSuccessor { wait_ms: u64 },
     /// Cut the leader off from every other node; as soon as another node says it leads
-    /// (polling for up to `wait_ms`), and `swap_after_ms` later (0 to half an election
-    /// timeout), swap the sides: the successor alone, the old leader with the rest. The old
-    /// leader brings the writes its own clients gave it while cut off, a tail of an old term
-    /// that may be longer than the rest's newer one (vote-ignores-term elects it on length;
-    /// follower-overcommit commits that tail on the first heartbeat; term-stamp restamps the
-    /// writes it takes as it learns the newer term). Healed: the network.
-    IsolateThenSwap { wait_ms: u64, swap_after_ms: u64 },
+    /// (polling for up to `wait_ms`), and `after_ms` later (0 to one election timeout, so
+    /// that the old leader's clients still wait for the writes it took while cut off), reset
+    /// the old leader's connections (what was queued on them is lost, as when TCP gives up on
+    /// a long partition) and heal the cut. The old leader returns with a tail of its old term
+    /// that never committed, and its successor, which stopped sending it appends when the
+    /// first went unanswered, greets it with a heartbeat (follower-overcommit commits that
+    /// tail on it then, and answers those clients). Healed: nothing more.
+    IsolateThenRejoin { wait_ms: u64, after_ms: u64 },
     /// Crash every node, start them all again, and `recover_ms` later (a tenth of an election
     /// timeout to two: while they replay their logs, elect and synchronize) crash every node
     /// again. Healed: every node restarts.
@@ -178,9 +179,9 @@ impl LeaderSchedule {
             },
             4 => LeaderSchedule::draw_crash_during_sync(nodes, e, rng),
             5 => LeaderSchedule::draw_restart_stale_quorum(nodes, e, rng),
-            6 => LeaderSchedule::IsolateThenSwap {
+            6 => LeaderSchedule::IsolateThenRejoin {
                 wait_ms: 10 * e,
-                swap_after_ms: scaled(e, 0.0, 0.5, rng),
+                after_ms: scaled(e, 0.0, 1.0, rng),
             },
             _ => {
                 let target = *[NodeTarget::One, NodeTarget::Leader]
@@ -206,7 +207,7 @@ impl LeaderSchedule {
         "crash-all-during-recovery",
         "crash-during-sync",
         "restart-stale-quorum",
-        "isolate-then-swap",
+        "isolate-then-rejoin",
         "partition-during-sync",
     ];
 
@@ -234,7 +235,7 @@ impl LeaderSchedule {
             LeaderSchedule::IsolateThenKill { .. } => "isolate-then-kill",
             LeaderSchedule::PauseThenResume { .. } => "pause-then-resume",
             LeaderSchedule::KillThenIsolateSuccessor { .. } => "kill-then-isolate-successor",
-            LeaderSchedule::IsolateThenSwap { .. } => "isolate-then-swap",
+            LeaderSchedule::IsolateThenRejoin { .. } => "isolate-then-rejoin",
             LeaderSchedule::CrashAllDuringRecovery { .. } => "crash-all-during-recovery",
             LeaderSchedule::PartitionDuringSync { .. } => "partition-during-sync",
             LeaderSchedule::CrashDuringSync { .. } => "crash-during-sync",
@@ -248,10 +249,7 @@ impl LeaderSchedule {
             LeaderSchedule::IsolateThenKill { kill_after_ms } => *kill_after_ms,
             LeaderSchedule::PauseThenResume { pause_ms } => *pause_ms,
             LeaderSchedule::KillThenIsolateSuccessor { wait_ms } => *wait_ms,
-            LeaderSchedule::IsolateThenSwap {
-                wait_ms,
-                swap_after_ms,
-            } => wait_ms + swap_after_ms,
+            LeaderSchedule::IsolateThenRejoin { wait_ms, after_ms } => wait_ms + after_ms,
             LeaderSchedule::CrashAllDuringRecovery { recover_ms } => *recover_ms,
             LeaderSchedule::PartitionDuringSync {
                 down_ms, sync_ms, ..
@@ -304,8 +302,9 @@ mod tests {
         let named: std::collections::BTreeSet<&str> = LeaderSchedule::NAMES.into_iter().collect();
         assert_eq!(seen, named);
         let only =
-            parse_schedule_names("isolate-then-swap, pause-then-resume,isolate-then-swap").unwrap();
-        assert_eq!(only, ["isolate-then-swap", "pause-then-resume"]);
+            parse_schedule_names("isolate-then-rejoin, pause-then-resume,isolate-then-rejoin")
+                .unwrap();
+        assert_eq!(only, ["isolate-then-rejoin", "pause-then-resume"]);
         for _ in 0..50 {
             let s = LeaderSchedule::draw_only(&only, &nodes, 300, 2000, &mut rng);
             assert!(only.iter().any(|n| n == s.name()), "{}", s.name());
@@ -319,7 +318,7 @@ mod tests {
                 LeaderSchedule::draw(&nodes, 300, 2000, &mut b)
             );
         }
-        let e = parse_schedule_names("isolate-then-swap,swap")
+        let e = parse_schedule_names("isolate-then-rejoin,swap")
             .unwrap_err()
             .to_string();
         assert!(
@@ -348,12 +347,9 @@ mod tests {
                 LeaderSchedule::KillThenIsolateSuccessor { wait_ms } => {
                     assert_eq!(*wait_ms, 10_000)
                 }
-                LeaderSchedule::IsolateThenSwap {
-                    wait_ms,
-                    swap_after_ms,
-                } => {
+                LeaderSchedule::IsolateThenRejoin { wait_ms, after_ms } => {
                     assert_eq!(*wait_ms, 10_000);
-                    assert!(*swap_after_ms <= 500);
+                    assert!(*after_ms <= 1000);
                 }
                 LeaderSchedule::CrashAllDuringRecovery { recover_ms } => {
                     assert!((100..=2000).contains(recover_ms))

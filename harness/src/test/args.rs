@@ -27,7 +27,7 @@ pub struct TestArgs {
     pub nemesis: String,
     /// The `leader` faults draw only these schedules (comma-separated: isolate-then-kill,
     /// pause-then-resume, kill-then-isolate-successor, crash-all-during-recovery,
-    /// crash-during-sync, restart-stale-quorum, isolate-then-swap, partition-during-sync);
+    /// crash-during-sync, restart-stale-quorum, isolate-then-rejoin, partition-during-sync);
     /// default: every one.
     #[arg(long, default_value = "")]
     pub leader_schedules: String,

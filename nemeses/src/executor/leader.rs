@@ -4,9 +4,16 @@
 
 use super::damage::Revive;
 use super::stale_quorum::StaleQuorumTimes;
-use super::Nemesis;
+use super::{said, Nemesis};
 use crate::partition::isolate;
-use crate::{Cluster, Crash, LeaderSchedule, NemesisLog, NodeTarget, Restart};
+use crate::{
+    Cluster, Crash, Flaky, Grudge, LeaderSchedule, LinkFault, LinkRule, NemesisLog, NodeTarget,
+    Restart,
+};
+
+/// How long a link reset lasts: every connection of the node is reset within it (flaky links
+/// with a 1 ms mean time to reset), then the links are sound again.
+const RESET_MS: u64 = 30;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -71,18 +78,24 @@ impl Nemesis {
                 self.isolate_successor(cluster, log, &leader, successor, *wait_ms)
                     .await;
             }
-            LeaderSchedule::IsolateThenSwap {
-                wait_ms,
-                swap_after_ms,
-            } => {
+            LeaderSchedule::IsolateThenRejoin { wait_ms, after_ms } => {
                 self.cut(cluster, log, "isolate-leader", &isolate(&leader, &nodes))
                     .await;
-                let successor = self.successor(cluster, &leader, *wait_ms).await;
-                if successor.is_some() {
-                    self.wait(*swap_after_ms).await;
+                match self.successor(cluster, &leader, *wait_ms).await {
+                    Some(_) => {
+                        self.wait(*after_ms).await;
+                        self.reset_links_of(cluster, log, &leader).await;
+                        self.cut(cluster, log, "rejoin-leader", &Grudge::none())
+                            .await;
+                    }
+                    None => log.record(
+                        "start-partition",
+                        json!({"kind": "rejoin-leader", "grudge": {}}),
+                        Some(format!(
+                            "no node other than {leader} took the lead within {wait_ms} ms; it stays cut off"
+                        )),
+                    ),
                 }
-                self.isolate_successor(cluster, log, &leader, successor, *wait_ms)
-                    .await;
             }
             LeaderSchedule::CrashAllDuringRecovery { recover_ms } => {
                 self.crash_now(cluster, log, NodeTarget::All, &nodes, crash)
@@ -180,6 +193,32 @@ impl Nemesis {
                 return None;
             }
         }
+    }
+
+    /// Resets every connection of `node` (an RST to both ends, what was queued on them lost),
+    /// as a long partition ends: TCP gave up, or the node's transport timed the link out.
+    async fn reset_links_of<C: Cluster, L: NemesisLog>(
+        &mut self,
+        cluster: &C,
+        log: &L,
+        node: &str,
+    ) {
+        let links = isolate(node, &cluster.node_names());
+        let rules = [LinkRule {
+            links: links.clone(),
+            fault: LinkFault {
+                slow: None,
+                flaky: Some(Flaky { reset_mean_ms: 1 }),
+            },
+        }];
+        let set = cluster.set_link_faults(&rules).await;
+        self.wait(RESET_MS).await;
+        let cleared = cluster.set_link_faults(&[]).await;
+        log.record(
+            "reset-links",
+            json!({"node": node, "links": links.links().len(), "for_ms": RESET_MS}),
+            said(set.and(cleared)),
+        );
     }
 
     /// Cuts `successor` off from every other node (the grudge replaces any other), or

@@ -441,6 +441,6 @@ fn join_errors(errors: Vec<String>) -> Option<String> {
 }
 
 /// What went wrong, as the journal records it.
-fn said<T>(r: Result<T, ClusterError>) -> Option<String> {
+pub(super) fn said<T>(r: Result<T, ClusterError>) -> Option<String> {
     r.err().map(|e| e.to_string())
 }

@@ -368,38 +368,46 @@ async fn kill_then_isolate_successor_isolates_the_next_leader() {
 }
 
 #[tokio::test]
-async fn isolate_then_swap_cuts_the_leader_off_then_swaps_it_with_its_successor() {
+async fn isolate_then_rejoin_heals_the_cut_once_a_successor_leads() {
     let c = Recorded::new(&["n1", "n4"]);
     let t = Instant::now();
-    let s = LeaderSchedule::IsolateThenSwap {
+    let s = LeaderSchedule::IsolateThenRejoin {
         wait_ms: 500,
-        swap_after_ms: 40,
+        after_ms: 40,
     };
     let (acts, log) = schedule(&c, s, Crash::Kill).await;
     assert!(t.elapsed() >= Duration::from_millis(40));
-    // Both cuts isolate one node of five (4 + 4 blocked links); the second replaces the first.
-    assert_eq!(acts, ["grudge 8", "grudge 8", "grudge 0"]);
+    // The cut isolates one node of five (4 + 4 blocked links); its connections are reset
+    // (one flaky rule, then none), and the rejoin heals the cut.
+    assert_eq!(
+        acts,
+        ["grudge 8", "links 1", "links 0", "grudge 0", "grudge 0"]
+    );
     assert_eq!(
         log.fs(),
         [
             "start-leader",
             "start-partition",
+            "reset-links",
             "start-partition",
             "stop-partition",
             "stop-leader"
         ]
     );
-    let g = c.state.lock().unwrap().grudge.clone();
-    assert!(g.is_empty(), "healed");
-    // No successor: the old leader stays cut off, and the journal says why nothing else was.
+    assert_eq!(log.get("reset-links")["node"], json!("n1"));
+    assert!(c.state.lock().unwrap().rules.is_empty(), "the links are sound again");
+    // No successor: the old leader stays cut off until the heal, and the journal says why.
     let c = Recorded::new(&["n1"]);
-    let s = LeaderSchedule::IsolateThenSwap {
+    let s = LeaderSchedule::IsolateThenRejoin {
         wait_ms: 60,
-        swap_after_ms: 0,
+        after_ms: 0,
     };
     let (acts, log) = schedule(&c, s, Crash::Kill).await;
     assert_eq!(acts, ["grudge 8", "grudge 0"]);
-    assert!(log.fs().contains(&"start-partition".to_string()));
+    assert_eq!(
+        log.fs().iter().filter(|f| *f == "start-partition").count(),
+        2
+    );
 }
 
 #[tokio::test]

@@ -395,7 +395,10 @@ async fn isolate_then_rejoin_heals_the_cut_once_a_successor_leads() {
         ]
     );
     assert_eq!(log.get("reset-links")["node"], json!("n1"));
-    assert!(c.state.lock().unwrap().rules.is_empty(), "the links are sound again");
+    assert!(
+        c.state.lock().unwrap().rules.is_empty(),
+        "the links are sound again"
+    );
     // No successor: the old leader stays cut off until the heal, and the journal says why.
     let c = Recorded::new(&["n1"]);
     let s = LeaderSchedule::IsolateThenRejoin {

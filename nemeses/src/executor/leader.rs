@@ -10,12 +10,12 @@ use crate::{
     Cluster, Crash, Flaky, Grudge, LeaderSchedule, LinkFault, LinkRule, NemesisLog, NodeTarget,
     Restart,
 };
+use serde_json::json;
+use std::time::{Duration, Instant};
 
 /// How long a link reset lasts: every connection of the node is reset within it (flaky links
 /// with a 1 ms mean time to reset), then the links are sound again.
 const RESET_MS: u64 = 30;
-use serde_json::json;
-use std::time::{Duration, Instant};
 
 impl Nemesis {
     pub(super) async fn run_schedule<C: Cluster, L: NemesisLog>(
@@ -74,9 +74,19 @@ impl Nemesis {
                 let hit = [leader.clone()];
                 self.crash_now(cluster, log, NodeTarget::Leader, &hit, crash)
                     .await;
-                let successor = self.successor(cluster, &leader, *wait_ms).await;
-                self.isolate_successor(cluster, log, &leader, successor, *wait_ms)
-                    .await;
+                match self.successor(cluster, &leader, *wait_ms).await {
+                    Some(s) => {
+                        self.cut(cluster, log, "isolate-successor", &isolate(&s, &nodes))
+                            .await
+                    }
+                    None => log.record(
+                        "start-partition",
+                        json!({"kind": "isolate-successor", "grudge": {}}),
+                        Some(format!(
+                            "no node other than {leader} took the lead within {wait_ms} ms; nothing was cut"
+                        )),
+                    ),
+                }
             }
             LeaderSchedule::IsolateThenRejoin { wait_ms, after_ms } => {
                 self.cut(cluster, log, "isolate-leader", &isolate(&leader, &nodes))
@@ -219,32 +229,6 @@ impl Nemesis {
             json!({"node": node, "links": links.links().len(), "for_ms": RESET_MS}),
             said(set.and(cleared)),
         );
-    }
-
-    /// Cuts `successor` off from every other node (the grudge replaces any other), or
-    /// journals that no successor was found within `wait_ms`.
-    async fn isolate_successor<C: Cluster, L: NemesisLog>(
-        &mut self,
-        cluster: &C,
-        log: &L,
-        leader: &str,
-        successor: Option<String>,
-        wait_ms: u64,
-    ) {
-        match successor {
-            Some(s) => {
-                let nodes = cluster.node_names();
-                self.cut(cluster, log, "isolate-successor", &isolate(&s, &nodes))
-                    .await
-            }
-            None => log.record(
-                "start-partition",
-                json!({"kind": "isolate-successor", "grudge": {}}),
-                Some(format!(
-                    "no node other than {leader} took the lead within {wait_ms} ms; nothing was cut"
-                )),
-            ),
-        }
     }
 
     /// [`LeaderSchedule::CrashDuringSync`]: crash, wait, restart, watch for the
